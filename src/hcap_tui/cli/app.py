@@ -1,0 +1,65 @@
+"""The typer application every `hcap` command registers on, and what the commands share.
+
+User mistakes (`HcapError`) end a command with one line on stderr and a non-zero exit, never a
+traceback; Ctrl-C ends it with exit 130 after whatever was already saved stays saved.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from hcap_tui.config import DATA_DIR_ENV
+from hcap_tui.errors import HcapError
+
+app = typer.Typer(
+    name="hcap",
+    help="Distil a teacher's labels of race comments into a local model: sample, label, predict, review, export.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        "-d",
+        help=f"Project data folder [default: ${DATA_DIR_ENV} or ./data].",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for machines instead of a report.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """Turn user errors and Ctrl-C inside a command into a one-line message and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HcapError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted: everything finished before Ctrl-C is saved", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print `error: message` on stderr and end the command with `code`."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def note(message: str) -> None:
+    """A diagnostic line on stderr, keeping stdout for data."""
+    typer.echo(message, err=True)
+

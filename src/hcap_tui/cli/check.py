@@ -1,0 +1,124 @@
+"""`hcap check`: read every file of a data folder, change none, and report what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import typer
+
+from hcap_tui.cli.app import DataDirOption, app, guarded
+from hcap_tui.comments import CommentsFile
+from hcap_tui.config import Project, open_project
+from hcap_tui.errors import DataError
+from hcap_tui.jsonl import JsonlFile, LineProblem
+from hcap_tui.store import Store
+
+CHECKPOINT_SOURCES = ("gemini", "predictions")
+LABEL_FILES = ("labeled", "predictions", "gold")
+
+
+@dataclass
+class Report:
+    """Lines to print, and whether anything needs fixing."""
+
+    lines: list[str] = field(default_factory=list)
+    problems: int = 0
+
+    def ok(self, text: str) -> None:
+        self.lines.append(f"  ok    {text}")
+
+    def info(self, text: str) -> None:
+        self.lines.append(f"  --    {text}")
+
+    def bad(self, text: str) -> None:
+        self.problems += 1
+        self.lines.append(f"  BAD   {text}")
+
+
+@app.command()
+@guarded
+def check(data_dir: DataDirOption = None) -> None:
+    """Read every file in the data folder without changing any; exit 1 if something is wrong."""
+    project = open_project(data_dir)
+    report = Report()
+    _check_comments(project, report)
+    _check_label_files(project, report)
+    _check_other_jsonl(project, report)
+    _check_checkpoints(project, report)
+    typer.echo(f"hcap check {project.paths.root} (schema: {project.schema.name}, {len(project.schema.fields)} fields)")
+    for line in report.lines:
+        typer.echo(line)
+    if report.problems:
+        typer.echo(f"{report.problems} problem(s) found; bad lines are skipped by every command until fixed.")
+        raise typer.Exit(1)
+    typer.echo("no problems found")
+
+
+def _check_comments(project: Project, report: Report) -> None:
+    path = project.paths.comments
+    if not path.exists():
+        report.info(f"{path.name}: not present (hcap sample/predict/label need it)")
+        return
+    try:
+        counts = CommentsFile(path).count()
+    except DataError as exc:
+        report.bad(str(exc))
+        return
+    report.ok(f"{path.name}: {counts.rows} rows, {counts.eligible} eligible")
+
+
+def _check_label_files(project: Project, report: Report) -> None:
+    store = Store(project.paths, project.schema)
+    for name in LABEL_FILES:
+        path = getattr(project.paths, name)
+        if not path.exists():
+            report.info(f"{path.name}: not present")
+            continue
+        if name == "gold":
+            index = store.gold()
+            loaded = index.loaded
+            extra = f", {len(index.by_input)} distinct inputs"
+            if index.superseded:
+                extra += f", {index.superseded} superseded by later approvals (`hcap gold compact` drops them)"
+        else:
+            loaded = store.read(path)
+            failed = sum(1 for item in loaded.items if item.failed)
+            extra = f", {failed} failed predictions" if failed else ""
+        _report_file(report, path.name, len(loaded.items), loaded.problems, extra)
+
+
+def _check_other_jsonl(project: Project, report: Report) -> None:
+    for path in (project.paths.training, project.paths.eval, project.paths.evals):
+        if not path.exists():
+            continue
+        valid, problems = 0, []
+        for _, value in JsonlFile(path).read():
+            if isinstance(value, LineProblem):
+                problems.append(value)
+            else:
+                valid += 1
+        _report_file(report, path.name, valid, problems, "")
+
+
+def _report_file(report: Report, name: str, valid: int, problems: list[LineProblem], extra: str) -> None:
+    summary = f"{name}: {valid} valid records{extra}"
+    if problems:
+        report.bad(f"{summary}, {len(problems)} bad line(s)")
+        for problem in problems:
+            report.lines.append(f"          {problem}")
+    else:
+        report.ok(summary)
+
+
+def _check_checkpoints(project: Project, report: Report) -> None:
+    store = Store(project.paths, project.schema)
+    for source in CHECKPOINT_SOURCES:
+        path = project.paths.checkpoint(source)
+        if not path.exists():
+            continue
+        try:
+            checkpoint = store.read_checkpoint(source)
+        except DataError as exc:
+            report.bad(str(exc))
+            continue
+        report.ok(f"{path.name}: item {checkpoint.index + 1 if checkpoint else 0}")

@@ -1,0 +1,143 @@
+"""Where a project's files live and the settings every command shares.
+
+A project is one data folder: `./data` by default, `HCAP_DATA_DIR` or `--data-dir` to choose another.
+It holds the user's files under the names their old dashboard used, so every command finds them
+without further flags, plus an optional `hcap.toml` for defaults and `label_schema.json` /
+`guidelines.md` overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hcap_tui.errors import DataError
+from hcap_tui.schema import LabelSchema
+
+DATA_DIR_ENV = "HCAP_DATA_DIR"
+DEFAULT_DATA_DIR = Path("data")
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The named files of one data folder."""
+
+    root: Path
+
+    @property
+    def comments(self) -> Path:
+        """The user's race comments (CSV)."""
+        return self.root / "comments.csv"
+
+    @property
+    def labeled(self) -> Path:
+        """Teacher labels."""
+        return self.root / "labeled.jsonl"
+
+    @property
+    def predictions(self) -> Path:
+        """Local-model predictions awaiting review."""
+        return self.root / "predictions.jsonl"
+
+    @property
+    def gold(self) -> Path:
+        """Human-approved labels, keyed by formatted_input, last line wins."""
+        return self.root / "goldstandard.jsonl"
+
+    @property
+    def training(self) -> Path:
+        """Training rows written by `hcap export`."""
+        return self.root / "training_data.jsonl"
+
+    @property
+    def eval(self) -> Path:
+        """Held-out rows written by `hcap export`."""
+        return self.root / "eval_data.jsonl"
+
+    @property
+    def evals(self) -> Path:
+        """History of `hcap eval` runs."""
+        return self.root / "evals.jsonl"
+
+    @property
+    def schema_override(self) -> Path:
+        """A project's own label schema, used instead of the default when present."""
+        return self.root / "label_schema.json"
+
+    @property
+    def guidelines_override(self) -> Path:
+        """A project's own teacher guidelines, used instead of the default when present."""
+        return self.root / "guidelines.md"
+
+    @property
+    def config(self) -> Path:
+        """Optional per-project settings."""
+        return self.root / "hcap.toml"
+
+    def checkpoint(self, source: str) -> Path:
+        """The review checkpoint of a source, e.g. `.checkpoint-gemini`."""
+        return self.root / f".checkpoint-{source}"
+
+    def jsonl_files(self) -> list[Path]:
+        """Every JSONL file hcap reads or writes in this folder, in loop order."""
+        return [self.labeled, self.predictions, self.gold, self.training, self.eval, self.evals]
+
+
+class Settings(BaseModel):
+    """Per-project defaults, read from `hcap.toml`; command-line flags override them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field("flat-hcap", description="Ollama model that `hcap predict` and `hcap eval` use.")
+    ollama_host: str | None = Field(None, description="Ollama URL; OLLAMA_HOST or the client default when unset.")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds before a model request is abandoned.")
+    predict_count: int = Field(20, gt=0, description="Items `hcap predict` draws when --count is not given.")
+    concurrency: int = Field(1, gt=0, description="Requests in flight; match OLLAMA_NUM_PARALLEL.")
+    teacher: str = Field("gemini:gemini-2.5-flash", description="Default teacher for `hcap label`.")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A data folder with its settings and label schema: what every command works on."""
+
+    paths: DataPaths
+    settings: Settings
+    schema: LabelSchema
+
+
+def resolve_data_dir(option: Path | None) -> Path:
+    """The data folder: the option, else HCAP_DATA_DIR, else ./data."""
+    if option is not None:
+        return option
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env) if env else DEFAULT_DATA_DIR
+
+
+def load_settings(paths: DataPaths) -> Settings:
+    """Settings from the folder's `hcap.toml`, or the defaults when there is none."""
+    if not paths.config.is_file():
+        return Settings()
+    try:
+        data = tomllib.loads(paths.config.read_text(encoding="utf-8"))
+        return Settings.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{paths.config} is not valid TOML ({exc}): fix or remove it") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise DataError(f"{paths.config}: setting {key!r}: {first['msg']}; fix or remove it") from None
+
+
+def open_project(data_dir: Path | None, *, must_exist: bool = True) -> Project:
+    """Resolve and open a data folder, raising DataError when it is missing and must exist."""
+    root = resolve_data_dir(data_dir)
+    if must_exist and not root.is_dir():
+        raise DataError(
+            f"data folder {root} does not exist: pass --data-dir, set {DATA_DIR_ENV}, or run from the project folder"
+        )
+    paths = DataPaths(root)
+    return Project(paths=paths, settings=load_settings(paths), schema=LabelSchema.for_project(paths.schema_override))

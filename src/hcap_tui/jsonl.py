@@ -1,0 +1,214 @@
+"""Durable, shareable JSONL files: locked fsynced appends, tolerant reads, atomic rewrites.
+
+Every JSONL file hcap touches goes through `JsonlFile`. Appends take an exclusive lock on a sidecar
+lock file, reopen the path, start on a fresh line if an earlier writer was killed mid-line, write
+whole lines and fsync before returning, so `kill -9` loses at most the line in flight and two
+reviewers never interleave bytes. Rewrites (compaction, undo of a line that is no longer last) go
+through a temporary file and `os.replace` under the same lock; because appenders reopen the path
+after locking, none of them can write into a replaced file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hcap_tui.errors import DataError
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A line that could not be used, and why."""
+
+    path: Path
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path.name} line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an append landed: enough to take exactly those bytes back out (undo)."""
+
+    path: Path
+    offset: int
+    data: bytes
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    """One JSONL line for a record, keys in the order the dict holds them."""
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class JsonlFile:
+    """One JSONL file on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def lock_path(self) -> Path:
+        """The sidecar file whose lock every writer of this file holds."""
+        return self.path.with_name(f".{self.path.name}.lock")
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the exclusive writer lock of this file (blocks until other writers finish)."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DataError(f"cannot write in {self.path.parent}: {exc.strerror or exc}; check its permissions") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def exists(self) -> bool:
+        """Whether the file is there at all."""
+        return self.path.is_file()
+
+    def read(self) -> Iterator[tuple[int, dict[str, Any] | LineProblem]]:
+        """Each non-blank line as (line number, object) or (line number, problem); a missing file is empty.
+
+        Never raises for bad content: a malformed line, a non-object line or a torn last line
+        (a writer killed mid-line) is reported as a LineProblem and the rest still reads.
+        """
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        lines = data.split(b"\n")
+        torn = not data.endswith(b"\n")
+        last = len(lines) if torn else len(lines) - 1
+        for index in range(last):
+            raw = lines[index]
+            if not raw.strip():
+                continue
+            line_no = index + 1
+            try:
+                value = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                if torn and index == last - 1:
+                    reason = "incomplete last line (a write was interrupted); skipped"
+                else:
+                    reason = f"not valid JSON ({getattr(exc, 'msg', exc)}); skipped"
+                yield line_no, LineProblem(self.path, line_no, reason)
+                continue
+            if not isinstance(value, dict):
+                yield line_no, LineProblem(self.path, line_no, f"expected a JSON object, got {type(value).__name__}; skipped")
+                continue
+            yield line_no, value
+
+    def append(self, records: Iterable[dict[str, Any]]) -> Appended:
+        """Append whole lines and fsync them before returning; the receipt can undo exactly this append."""
+        payload = b"".join(encode(r) for r in records)
+        with self.locked():
+            return self._append_locked(payload)
+
+    def _append_locked(self, payload: bytes) -> Appended:
+        """Append `payload` while holding the lock, repairing a torn last line first."""
+        created = not self.path.exists()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DataError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                _write_all(fd, b"\n")
+                size += 1
+            _write_all(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(self.path.parent)
+        return Appended(self.path, size, payload)
+
+    def remove(self, receipt: Appended) -> bool:
+        """Take an earlier append back out; False when those bytes are no longer in the file.
+
+        If the append is still the file's tail it is truncated away; if others appended after it,
+        the file is rewritten without it, keeping every other line.
+        """
+        with self.locked():
+            try:
+                with self.path.open("rb+") as handle:
+                    size = os.fstat(handle.fileno()).st_size
+                    end = receipt.offset + len(receipt.data)
+                    if size == end:
+                        handle.seek(receipt.offset)
+                        if handle.read(len(receipt.data)) == receipt.data:
+                            handle.truncate(receipt.offset)
+                            handle.flush()
+                            os.fsync(handle.fileno())
+                            return True
+                    handle.seek(0)
+                    content = handle.read()
+            except FileNotFoundError:
+                return False
+            at = _find_lines(content, receipt.data)
+            if at < 0:
+                return False
+            self.replace_locked(content[:at] + content[at + len(receipt.data) :])
+            return True
+
+    def rewrite(self, records: Iterable[dict[str, Any]]) -> None:
+        """Atomically replace the whole file with `records` (under the writer lock)."""
+        with self.locked():
+            self.replace_locked(b"".join(encode(r) for r in records))
+
+    def replace_locked(self, content: bytes) -> None:
+        """Atomically replace the file with `content`; the caller must hold `locked()`."""
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        write_atomic(self.path, content, tmp=tmp)
+
+
+def write_atomic(path: Path, content: bytes, *, tmp: Path | None = None) -> None:
+    """Replace `path` with `content` so that readers see the old file or the new one, never a mix."""
+    tmp = tmp or path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _fsync_dir(path.parent)
+
+
+def _find_lines(content: bytes, lines: bytes) -> int:
+    """Offset of the last occurrence of `lines` that starts at a line boundary, or -1."""
+    at = content.rfind(lines)
+    while at > 0 and content[at - 1 : at] != b"\n":
+        at = content.rfind(lines, 0, at)
+    return at
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is written."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a file's creation or rename durable by syncing its folder."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

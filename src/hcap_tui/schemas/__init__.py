@@ -1,0 +1,1 @@
+"""Label schema files shipped with hcap (package data)."""

@@ -1,0 +1,217 @@
+"""The one store for a project's label files: teacher labels, predictions, gold and checkpoints.
+
+Every record is a flat JSON object as the user's own files have it: `formatted_input`, then the
+label fields in schema order at top level, then provenance fields hcap adds beside them. The store
+reads the user's older shapes too (extra booleans on teacher lines, `prompt`/`completion`
+prediction lines) and never rewrites a file except by the explicit, atomic `compact_gold`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hcap_tui.config import DataPaths
+from hcap_tui.errors import DataError, LabelError
+from hcap_tui.jsonl import Appended, JsonlFile, LineProblem, encode, write_atomic
+from hcap_tui.schema import LabelSchema
+
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class LabeledItem:
+    """One usable line of a label file: the input, its label (None if the model failed) and the whole record."""
+
+    formatted_input: str
+    label: dict[str, Any] | None
+    record: dict[str, Any]
+    line: int
+
+    @property
+    def failed(self) -> bool:
+        """A prediction the model could not produce; it carries the raw text and reason instead of a label."""
+        return self.label is None
+
+
+@dataclass
+class Loaded:
+    """The usable items of a file plus the lines that were skipped and why."""
+
+    path: Path
+    items: list[LabeledItem] = field(default_factory=list)
+    problems: list[LineProblem] = field(default_factory=list)
+
+
+@dataclass
+class GoldIndex:
+    """Gold resolved by key: the last line for each formatted_input wins."""
+
+    loaded: Loaded
+    by_input: dict[str, LabeledItem] = field(default_factory=dict)
+
+    @property
+    def superseded(self) -> int:
+        """Lines replaced by a later line for the same input (what compaction would drop)."""
+        return len(self.loaded.items) - len(self.by_input)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where review of a source stopped: an index and, when known, the item's identity."""
+
+    index: int
+    formatted_input: str | None = None
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What `compact_gold` did."""
+
+    kept: int
+    superseded: int
+    set_aside: int
+    set_aside_path: Path | None
+
+
+def now_iso() -> str:
+    """The current UTC time as an ISO-8601 string with seconds, for provenance fields."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def flat_record(
+    schema: LabelSchema, formatted_input: str, label: dict[str, Any] | None, **provenance: Any
+) -> dict[str, Any]:
+    """A record in the user's flat shape: input, label fields in schema order, then provenance."""
+    record: dict[str, Any] = {"formatted_input": formatted_input}
+    if label is not None:
+        record.update((name, label[name]) for name in schema.names)
+    record.update((k, v) for k, v in provenance.items() if v is not None)
+    return record
+
+
+class Store:
+    """Reads and writes a project's JSONL files through `JsonlFile`."""
+
+    def __init__(self, paths: DataPaths, schema: LabelSchema) -> None:
+        self.paths = paths
+        self.schema = schema
+
+    def read(self, path: Path) -> Loaded:
+        """Every usable item of a label file, with skipped lines reported (never raised)."""
+        loaded = Loaded(path)
+        for line_no, value in JsonlFile(path).read():
+            if isinstance(value, LineProblem):
+                loaded.problems.append(value)
+                continue
+            try:
+                loaded.items.append(self._item(value, line_no))
+            except LabelError as exc:
+                loaded.problems.append(LineProblem(path, line_no, f"{exc}; skipped"))
+        return loaded
+
+    def _item(self, record: dict[str, Any], line_no: int) -> LabeledItem:
+        """Interpret one record: flat label, failed prediction, or the older prompt/completion shape."""
+        if "formatted_input" not in record and "prompt" in record and "completion" in record:
+            prompt, completion = record["prompt"], record["completion"]
+            if not isinstance(prompt, str) or not isinstance(completion, str):
+                raise LabelError("prompt and completion must be strings")
+            return LabeledItem(prompt, self.schema.parse(completion), record, line_no)
+        formatted = record.get("formatted_input")
+        if not isinstance(formatted, str) or not formatted:
+            raise LabelError("missing formatted_input")
+        if record.get("status") == FAILED:
+            return LabeledItem(formatted, None, record, line_no)
+        return LabeledItem(formatted, self.schema.extract(record), record, line_no)
+
+    def labeled(self) -> Loaded:
+        """Teacher labels (labeled.jsonl)."""
+        return self.read(self.paths.labeled)
+
+    def predictions(self) -> Loaded:
+        """Model predictions (predictions.jsonl)."""
+        return self.read(self.paths.predictions)
+
+    def gold(self) -> GoldIndex:
+        """The gold standard resolved last-write-wins."""
+        loaded = self.read(self.paths.gold)
+        return GoldIndex(loaded, {item.formatted_input: item for item in loaded.items})
+
+    def keys(self, path: Path) -> set[str]:
+        """The formatted_inputs a file already holds (for excluding them from new samples)."""
+        keys: set[str] = set()
+        for _, value in JsonlFile(path).read():
+            if isinstance(value, dict):
+                key = value.get("formatted_input", value.get("prompt"))
+                if isinstance(key, str):
+                    keys.add(key)
+        return keys
+
+    def append(self, path: Path, records: Iterable[dict[str, Any]]) -> Appended:
+        """Durably append records to any of the project's JSONL files."""
+        return JsonlFile(path).append(records)
+
+    def approve(self, record: dict[str, Any]) -> Appended:
+        """Add or replace a gold item: an fsynced append that wins over earlier lines for the same input."""
+        self.schema.extract(record)  # never let an invalid label into gold
+        return self.append(self.paths.gold, [record])
+
+    def undo(self, receipt: Appended) -> bool:
+        """Take an approval back out of its file; the line it replaced, if any, wins again."""
+        return JsonlFile(receipt.path).remove(receipt)
+
+    def compact_gold(self) -> CompactReport:
+        """Rewrite gold atomically with one line per input, setting unusable lines aside in a file.
+
+        Lines keep the position of the input's first appearance and the value of its last. Lines that
+        could not be read go, verbatim, to `goldstandard.set-aside-<time>.jsonl` for the user to inspect.
+        """
+        gold_file = JsonlFile(self.paths.gold)
+        with gold_file.locked():
+            if not self.paths.gold.exists():
+                return CompactReport(0, 0, 0, None)
+            raw_lines = self.paths.gold.read_bytes().split(b"\n")
+            index = self.gold()
+            order: dict[str, dict[str, Any]] = {}
+            for item in index.loaded.items:
+                order.setdefault(item.formatted_input, {})
+            for key, item in index.by_input.items():
+                order[key] = item.record
+            set_aside_path = None
+            if index.loaded.problems:
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+                set_aside_path = self.paths.gold.with_name(f"goldstandard.set-aside-{stamp}.jsonl")
+                kept_bad = b"".join(raw_lines[p.line - 1] + b"\n" for p in index.loaded.problems)
+                write_atomic(set_aside_path, kept_bad)
+            gold_file.replace_locked(b"".join(encode(r) for r in order.values()))
+        return CompactReport(len(order), index.superseded, len(index.loaded.problems), set_aside_path)
+
+    def read_checkpoint(self, source: str) -> Checkpoint | None:
+        """The saved review position of a source; the old dashboard's bare integer is honoured."""
+        path = self.paths.checkpoint(source)
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if text.isdigit():
+            return Checkpoint(int(text))
+        try:
+            data = json.loads(text)
+            index = data["index"]
+            formatted = data.get("formatted_input")
+            if not isinstance(index, int) or index < 0 or not (formatted is None or isinstance(formatted, str)):
+                raise ValueError
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise DataError(f"{path} is not a checkpoint: delete it to start that tab from the beginning") from None
+        return Checkpoint(index, formatted)
+
+    def write_checkpoint(self, source: str, checkpoint: Checkpoint) -> None:
+        """Save a review position atomically."""
+        data = {"index": checkpoint.index, "formatted_input": checkpoint.formatted_input}
+        write_atomic(self.paths.checkpoint(source), (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
