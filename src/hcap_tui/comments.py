@@ -174,7 +174,8 @@ class CommentsFile:
         """Raw CSV records with their first line number, split without decoding or parsing.
 
         A record ends at a newline outside quotes; quotes balance in pairs (`""` escapes one),
-        so a record is complete once its quote count is even.
+        so a record is complete once its quote count is even. A quote left open at the end of the
+        file is an error rather than one giant record that would swallow every row after it.
         """
         try:
             handle = self.path.open("rb", buffering=1 << 20)
@@ -200,7 +201,10 @@ class CommentsFile:
                 if record.strip():
                     yield start, record
             if pending:
-                yield start, b"".join(pending)
+                raise DataError(
+                    f"{self.path} line {start} opens a quoted cell that is never closed: "
+                    'fix its quotes (a quote inside a cell is written "")'
+                )
 
 
 def _parse_record(raw: bytes, path: Path, line_no: int) -> list[str]:
@@ -209,7 +213,13 @@ def _parse_record(raw: bytes, path: Path, line_no: int) -> list[str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise DataError(f"{path} line {line_no} is not UTF-8: re-save the file as UTF-8") from None
-    return next(csv.reader([text.rstrip("\r\n")]), [])
+    try:
+        return next(csv.reader([text.rstrip("\r\n")]), [])
+    except csv.Error:
+        raise DataError(
+            f"{path} line {line_no} is not a valid CSV row (a quote or line break is out of place): "
+            "fix its quotes or save the file with \\n or \\r\\n line endings"
+        ) from None
 
 
 def _comment(columns: list[str], cells: list[str], line_no: int) -> Comment | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,56 +25,56 @@ DEFAULT_DATA_DIR = Path("data")
 
 @dataclass(frozen=True)
 class DataPaths:
-    """The named files of one data folder."""
+    """The named files of one data folder (each path is built once: the store asks for them on every write)."""
 
     root: Path
 
-    @property
+    @cached_property
     def comments(self) -> Path:
         """The user's race comments (CSV)."""
         return self.root / "comments.csv"
 
-    @property
+    @cached_property
     def labeled(self) -> Path:
         """Teacher labels."""
         return self.root / "labeled.jsonl"
 
-    @property
+    @cached_property
     def predictions(self) -> Path:
         """Local-model predictions awaiting review."""
         return self.root / "predictions.jsonl"
 
-    @property
+    @cached_property
     def gold(self) -> Path:
         """Human-approved labels, keyed by formatted_input, last line wins."""
         return self.root / "goldstandard.jsonl"
 
-    @property
+    @cached_property
     def training(self) -> Path:
         """Training rows written by `hcap export`."""
         return self.root / "training_data.jsonl"
 
-    @property
+    @cached_property
     def eval(self) -> Path:
         """Held-out rows written by `hcap export`."""
         return self.root / "eval_data.jsonl"
 
-    @property
+    @cached_property
     def evals(self) -> Path:
         """History of `hcap eval` runs."""
         return self.root / "evals.jsonl"
 
-    @property
+    @cached_property
     def schema_override(self) -> Path:
         """A project's own label schema, used instead of the default when present."""
         return self.root / "label_schema.json"
 
-    @property
+    @cached_property
     def guidelines_override(self) -> Path:
         """A project's own teacher guidelines, used instead of the default when present."""
         return self.root / "guidelines.md"
 
-    @property
+    @cached_property
     def config(self) -> Path:
         """Optional per-project settings."""
         return self.root / "hcap.toml"
@@ -124,6 +125,10 @@ def load_settings(paths: DataPaths) -> Settings:
     try:
         data = tomllib.loads(paths.config.read_text(encoding="utf-8"))
         return Settings.model_validate(data)
+    except OSError as exc:
+        raise DataError(f"cannot read {paths.config}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{paths.config} is not UTF-8 text: re-save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"{paths.config} is not valid TOML ({exc}): fix or remove it") from None
     except ValidationError as exc:

@@ -43,9 +43,13 @@ class Appended:
     data: bytes
 
 
+# One reusable encoder: `json.dumps(..., ensure_ascii=False)` would build a new one for every line.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def encode(record: dict[str, Any]) -> bytes:
     """One JSONL line for a record, keys in the order the dict holds them."""
-    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    return (_ENCODER.encode(record) + "\n").encode("utf-8")
 
 
 class JsonlFile:
@@ -53,24 +57,32 @@ class JsonlFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    @property
-    def lock_path(self) -> Path:
+        self.lock_path = path.with_name(f".{path.name}.lock")
         """The sidecar file whose lock every writer of this file holds."""
-        return self.path.with_name(f".{self.path.name}.lock")
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the exclusive writer lock of this file (blocks until other writers finish)."""
+        fd = self._lock()
         try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise DataError(f"cannot write in {self.path.parent}: {exc.strerror or exc}; check its permissions") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    def _lock(self) -> int:
+        """Open the sidecar lock file and take its exclusive lock; closing the descriptor releases it."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DataError(
+                f"cannot write in {self.path.parent}: {exc.strerror or exc}; check the folder exists and is writable"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def exists(self) -> bool:
         """Whether the file is there at all."""
@@ -111,24 +123,35 @@ class JsonlFile:
             yield line_no, value
 
     def append(self, records: Iterable[dict[str, Any]]) -> Appended:
-        """Append whole lines and fsync them before returning; the receipt can undo exactly this append."""
-        payload = b"".join(encode(r) for r in records)
-        with self.locked():
+        """Append whole lines and fsync them before returning; the receipt can undo exactly this append.
+
+        This is every approval's path, so it stays lean: one lock, one open, one write, one fsync.
+        """
+        payload = b"".join([encode(r) for r in records])
+        lock_fd = self._lock()
+        try:
             return self._append_locked(payload)
+        finally:
+            os.close(lock_fd)
 
     def _append_locked(self, payload: bytes) -> Appended:
-        """Append `payload` while holding the lock, repairing a torn last line first."""
-        created = not self.path.exists()
+        """Append `payload` while holding the lock, starting a fresh line if the last one was torn."""
+        created = False
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+            except FileNotFoundError:
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+                created = True
         except OSError as exc:
             raise DataError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
-                _write_all(fd, b"\n")
+                _write_all(fd, b"\n" + payload)
                 size += 1
-            _write_all(fd, payload)
+            else:
+                _write_all(fd, payload)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -199,10 +222,12 @@ def _find_lines(content: bytes, lines: bytes) -> int:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    """os.write until every byte is written."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    """os.write until every byte is written (one call in the usual case)."""
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -42,6 +42,10 @@ RESERVED_NAMES = frozenset(
         "batch_id",
         "confidence",
         "metadata",
+        "teacher",
+        "latency_ms",
+        "prompt_tokens",
+        "completion_tokens",
     }
 )
 
@@ -79,9 +83,9 @@ class LabelSchema:
     description: str = ""
     source: str = field(default="", compare=False)
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
-        """Every field name in schema order."""
+        """Every field name in schema order (computed once: every record read and written asks for it)."""
         return tuple(f.name for f in self.fields)
 
     @property
@@ -146,14 +150,16 @@ class LabelSchema:
             validated = self.model.model_validate(data)
         except ValidationError as exc:
             raise LabelError(_describe_validation_error(exc)) from None
-        return {name: getattr(validated, name) for name in self.names}
+        return validated.model_dump()
 
     def extract(self, record: dict[str, Any]) -> dict[str, Any]:
         """Validate the label fields of a flat record, ignoring the non-label fields beside them."""
-        missing = [name for name in self.names if name not in record]
-        if missing:
-            raise LabelError(f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-        return self.validate({name: record[name] for name in self.names})
+        try:
+            fields = {name: record[name] for name in self.names}
+        except KeyError:
+            missing = [name for name in self.names if name not in record]
+            raise LabelError(f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}") from None
+        return self.validate(fields)
 
     def parse(self, text: str) -> dict[str, Any]:
         """Parse model output text into a validated label, or raise LabelError saying why not."""
@@ -231,6 +237,8 @@ class LabelSchema:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise SchemaError(f"cannot read label schema {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise SchemaError(f"label schema {path} is not UTF-8 text: re-save it as UTF-8 JSON") from None
         except json.JSONDecodeError as exc:
             raise SchemaError(f"label schema {path} is not valid JSON (line {exc.lineno}): fix or remove it") from None
         return cls.from_dict(data, source=str(path))

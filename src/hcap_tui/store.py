@@ -9,7 +9,7 @@ prediction lines) and never rewrites a file except by the explicit, atomic `comp
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,19 +100,35 @@ class Store:
     def __init__(self, paths: DataPaths, schema: LabelSchema) -> None:
         self.paths = paths
         self.schema = schema
+        self._writers: dict[Path, JsonlFile] = {}  # built once per file: approvals are a hot path
+
+    def _writer(self, path: Path) -> JsonlFile:
+        """The `JsonlFile` that appends to `path`, reused across writes."""
+        writer = self._writers.get(path)
+        if writer is None:
+            writer = self._writers[path] = JsonlFile(path)
+        return writer
 
     def read(self, path: Path) -> Loaded:
         """Every usable item of a label file, with skipped lines reported (never raised)."""
         loaded = Loaded(path)
+        for entry in self.scan(path):
+            if isinstance(entry, LineProblem):
+                loaded.problems.append(entry)
+            else:
+                loaded.items.append(entry)
+        return loaded
+
+    def scan(self, path: Path) -> Iterator[LabeledItem | LineProblem]:
+        """Each line of a label file as an item or a problem, in file order, for readers that show progress."""
         for line_no, value in JsonlFile(path).read():
             if isinstance(value, LineProblem):
-                loaded.problems.append(value)
+                yield value
                 continue
             try:
-                loaded.items.append(self._item(value, line_no))
+                yield self._item(value, line_no)
             except LabelError as exc:
-                loaded.problems.append(LineProblem(path, line_no, f"{exc}; skipped"))
-        return loaded
+                yield LineProblem(path, line_no, f"{exc}; skipped")
 
     def _item(self, record: dict[str, Any], line_no: int) -> LabeledItem:
         """Interpret one record: flat label, failed prediction, or the older prompt/completion shape."""
@@ -153,7 +169,7 @@ class Store:
 
     def append(self, path: Path, records: Iterable[dict[str, Any]]) -> Appended:
         """Durably append records to any of the project's JSONL files."""
-        return JsonlFile(path).append(records)
+        return self._writer(path).append(records)
 
     def approve(self, record: dict[str, Any]) -> Appended:
         """Add or replace a gold item: an fsynced append that wins over earlier lines for the same input."""
@@ -183,12 +199,21 @@ class Store:
                 order[key] = item.record
             set_aside_path = None
             if index.loaded.problems:
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-                set_aside_path = self.paths.gold.with_name(f"goldstandard.set-aside-{stamp}.jsonl")
+                set_aside_path = self._set_aside_path()
                 kept_bad = b"".join(raw_lines[p.line - 1] + b"\n" for p in index.loaded.problems)
                 write_atomic(set_aside_path, kept_bad)
             gold_file.replace_locked(b"".join(encode(r) for r in order.values()))
         return CompactReport(len(order), index.superseded, len(index.loaded.problems), set_aside_path)
+
+    def _set_aside_path(self) -> Path:
+        """A new file for lines compaction could not read; never one an earlier compaction wrote."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        candidate = self.paths.gold.with_name(f"goldstandard.set-aside-{stamp}.jsonl")
+        suffix = 1
+        while candidate.exists():
+            suffix += 1
+            candidate = self.paths.gold.with_name(f"goldstandard.set-aside-{stamp}-{suffix}.jsonl")
+        return candidate
 
     def read_checkpoint(self, source: str) -> Checkpoint | None:
         """The saved review position of a source; the old dashboard's bare integer is honoured."""
@@ -205,7 +230,12 @@ class Store:
             data = json.loads(text)
             index = data["index"]
             formatted = data.get("formatted_input")
-            if not isinstance(index, int) or index < 0 or not (formatted is None or isinstance(formatted, str)):
+            if (
+                not isinstance(index, int)
+                or isinstance(index, bool)
+                or index < 0
+                or not (formatted is None or isinstance(formatted, str))
+            ):
                 raise ValueError
         except (ValueError, TypeError, KeyError, AttributeError):
             raise DataError(f"{path} is not a checkpoint: delete it to start that tab from the beginning") from None

@@ -25,12 +25,15 @@ class Report:
     problems: int = 0
 
     def ok(self, text: str) -> None:
+        """A file that reads cleanly."""
         self.lines.append(f"  ok    {text}")
 
     def info(self, text: str) -> None:
+        """Something worth knowing that is not a problem."""
         self.lines.append(f"  --    {text}")
 
     def bad(self, text: str) -> None:
+        """A problem the user should fix; it makes the check fail."""
         self.problems += 1
         self.lines.append(f"  BAD   {text}")
 

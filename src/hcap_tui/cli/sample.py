@@ -52,6 +52,7 @@ def sample(
             raise DataError(f"--exclude file {path} not found: give an existing JSONL file")
         excluded |= store.keys(path)
     comments = CommentsFile(csv_path or project.paths.comments)
+    comments.header()  # a missing or malformed file fails before a seed is announced
     for comment in comments.random_sample(count, resolve_seed(seed), excluded):
         record = {"formatted_input": comment.formatted_input, "row": comment.row, "metadata": comment.metadata}
         typer.echo(json.dumps(record, ensure_ascii=False))

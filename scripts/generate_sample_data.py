@@ -1,0 +1,607 @@
+#!/usr/bin/env python3
+"""Write hcap's bundled sample data: an invented race-reader comments.csv and teacher labels for part of it.
+
+Everything is seeded: the same arguments give byte-identical files. Every phrase comes from a bank
+tagged with the signal it implies, so each label follows from the words its comment was built from,
+as a careful teacher would read them; about one label in ten is then misread on purpose so that a
+reviewer has something to correct. Banks are rendered once per sex and course marker at import, so
+`write_comments_csv` (which benchmarks import) makes a 1,000,000-row CSV in seconds.
+
+Usage: python3 scripts/generate_sample_data.py [--rows 3200] [--labels 200] [--seed 7] [--out data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+from hcap_tui.comments import format_input
+from hcap_tui.jsonl import encode, write_atomic
+from hcap_tui.schema import LabelSchema
+from hcap_tui.store import flat_record
+
+COLUMNS = ("race_comment", "main_race_comment", "finishing_position", "number_of_runners",
+           "total_distance_beaten", "horse_name", "race_date", "course", "race_id")
+IF, OOF, BTS, WTS = "in_form", "out_of_form", "better_than_show", "worse_than_show"
+SEXES = (("gelding", "he", "his", "him"), ("colt", "he", "his", "him"),
+         ("filly", "she", "her", "her"), ("mare", "she", "her", "her"))
+WHERE = {"{mid}": ("over 2f out", "2f out", "3f out", "over 3f out", "halfway", "approaching 2f out", "home turn"),
+         "{late}": ("over 1f out", "1f out", "inside final furlong", "entering final furlong", "final 100yds")}
+
+
+def _entries(text: str) -> list[str]:
+    """The entries of a bank written as ';'-separated phrases over several lines."""
+    return [entry.strip() for entry in " ".join(text.split()).split(";") if entry.strip()]
+
+
+SHORTHAND = [tuple(e.split("=")) for e in _entries("""tracked leaders=trckd ldrs; tracked leader=trckd ldr;
+    chased leaders=chsd ldrs; chased leader=chsd ldr; held up=hld up; in touch=in tch; headway=hdwy;
+    every chance=ev ch; lost place=lost pl; hard ridden=hrd rdn; ridden=rdn; weakened=wknd; kept on=kpt on;
+    one pace=one pce; never dangerous=nvr dngrs; not clear run=nt clr run; hampered=hmpd; dwelt=dwlt;
+    slowly into stride=s.i.s; nearest finish=nrst fin; inside final furlong=ins fnl f; entering final furlong=
+    entering fnl f; in rear=in rr; switched=swtchd; prominent=prom; ran on=r.o; stayed on=styd on;
+    outpaced=outpcd; towards rear=towards rr; approaching=appr; leaders=ldrs; never=nvr""")]
+
+
+def _prose(text: str) -> tuple[tuple[str, ...], ...]:
+    """A sentence bank rendered once per sex ({he}, {his}, {him}, {sex}), indexed by sex."""
+    return tuple(tuple(e.format(sex=s, he=he, his=his, him=him, He=he.capitalize(), His=his.capitalize())
+                       for e in _entries(text))
+                 for s, he, his, him in SEXES)
+
+
+def _shorthand(phrase: str) -> str:
+    """A longhand in-running phrase in race-reader shorthand."""
+    for long, short in SHORTHAND:
+        phrase = phrase.replace(long, short.strip())
+    return phrase
+
+
+def _chain(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """An in-running bank expanded over its course markers, in longhand (index 0) and shorthand (index 1)."""
+    phrases: list[str] = []
+    for entry in _entries(text):
+        marker = next((m for m in WHERE if m in entry), None)
+        phrases.extend([entry.replace(marker, w) for w in WHERE[marker]] if marker else [entry])
+    return tuple(phrases), tuple(_shorthand(p) for p in phrases)
+
+
+# In-running banks: where the horse raced, what happened, how it finished. Tagged banks carry a signal.
+START = _chain("broke well; quickly away; away on terms; jumped smartly; broke on terms; keen to post")
+START_BTS = _chain("""dwelt; slowly into stride; missed the break; reared as stalls opened; badly away;
+    blindfold removed late, slowly away; hampered leaving stalls; lost several lengths at the start""")
+POSITION = {
+    "front": _chain("led; made running; disputed lead; set the pace; led early; went on after 1f; led main group"),
+    "prominent": _chain("""tracked leaders; chased leaders; prominent; handy; raced close up; tracked leader;
+        chased leader; raced in second; raced prominently; chased leaders towards stands' side"""),
+    "mid": _chain("""in touch; mid-division; raced in mid-division; midfield; in touch in centre;
+        settled in midfield; in touch on outer; in touch towards far side"""),
+    "rear": _chain("""held up; held up in rear; towards rear; held up in last; settled off the pace; behind;
+        in rear; held up towards rear; dropped in from wide draw, held up""")}
+WIN_FRONT = _chain("made all; made virtually all; made most; led, soon clear; set the pace, always in control")
+LEAD_WTS = _chain("""allowed an easy lead; soft lead; allowed to dictate; uncontested lead; led at a steady pace;
+    given a soft lead and dictated""")
+MIDDLE = _chain("""pushed along {mid}; ridden {mid}; hard ridden {mid}; took a keen hold early; travelled well;
+    niggled along at halfway; raced freely; ridden along {mid}; raced in the centre; shaken up {mid}""")
+MIDDLE_OOF = _chain("""never travelling; hung left {mid}; hung badly right {mid}; carried head awkwardly {mid};
+    ran in snatches; pulled hard and hung; flashed tail under pressure {mid}; raced lazily and soon struggling""")
+WIDE_BTS = _chain("""raced wide throughout; forced wide {mid}; raced on the unfavoured side; raced alone on far side;
+    carried wide {mid}; wide into the straight, lost ground""")
+MOVE = _chain("""headway {mid}; progress {mid}; made headway on outer {mid}; closed {mid}; improved {mid};
+    effort {mid}; every chance {late}; challenged {late}; disputed lead {late}""")
+HEADED = _chain("headed {late}; headed {mid}; collared {late}; joined {mid}, headed {late}")
+TROUBLE = _chain("""not clear run {mid}; not clear run {late}; hampered {mid}; short of room {late};
+    denied a clear run {late}; switched {late}; checked {late}; badly hampered {mid}; squeezed out {mid};
+    boxed in {late}; had to wait for room {late}; switched left {late}; switched right {late}""")
+FINISH = {
+    ("won", None): _chain("""led {late}, kept on; led {late}, pushed out; ran on to lead {late}; kept on well;
+        driven out; held on; led close home; asserted {late}; got up near finish"""),
+    ("front", None): _chain("kept on well; driven out; held on; pushed clear {late}; kept finding; ridden clear {late}"),
+    ("won", IF): _chain("""rallied gamely to lead {late}; found plenty when asked; battled on bravely;
+        quickened clear {late}; ran on strongly to lead close home; won readily; kept finding more"""),
+    ("close", None): _chain("""kept on; kept on {late}; stayed on; held {late}; no extra close home; ran on {late};
+        every chance {late}, just held; went second {late}; not quicken close home; kept on but always held"""),
+    ("close", IF): _chain("rallied gamely {late}; battled on gamely; kept on strongly; stuck to task well {late}"),
+    ("close", BTS): _chain("ran on when too late; finished well, nearest finish; flew home once clear {late}"),
+    ("mid", None): _chain("""one pace {late}; kept on same pace; no impression {late}; plugged on; weakened {late};
+        stayed on without threatening; never dangerous; kept on at one pace; no extra {late}"""),
+    ("mid", IF): _chain("kept on gamely; stuck on willingly {late}; battled on to the line"),
+    ("mid", OOF): _chain("found nothing when asked; weakened tamely {mid}; gave up quickly {late}"),
+    ("mid", BTS): _chain("ran on when too late; finished with running left; ran on well once switched {late}"),
+    ("beaten", None): _chain("""weakened {mid}; lost place {mid}; dropped away {mid}; never dangerous;
+        outpaced {mid}; always behind; never a factor; left behind {mid}; soon struggling"""),
+    ("beaten", OOF): _chain("""found nothing when asked; weakened tamely {mid}; downed tools {mid}; eased when beaten;
+        tailed off; dropped right out {mid}"""),
+    ("beaten", BTS): _chain("ran on late, nearest finish; stayed on when the race was over")}
+
+# Verdict sentences: each core carries its signal; tails extend a core without changing it.
+VERDICT = {
+    IF: _prose("""Remains in fine form; {He} is thriving at present; This was a career-best effort;
+        Back to form with a bang; Ran right up to {his} best; Best effort of the season; Continues on the upgrade;
+        Is on a roll and remains progressive; Looked better than ever; Will remain of interest; One to keep on side;
+        Progressive {sex} who should win again; {He} rallied gamely when headed; Showed a good attitude under
+        pressure; In the form of {his} life; Appreciated the step up in trip and is going the right way;
+        Built on {his} promising reappearance; Has improved with every run this season; Holds {his} form well"""),
+    OOF: _prose("""Hard to fancy at present; Continues out of sorts; Found nothing when asked; Disappointing again;
+        Looks to have lost {his} way; Is on a long losing run and best watched; Well below form for the third
+        run in a row; Hung badly and looked reluctant; Carried {his} head awkwardly under pressure;
+        Gave up tamely; Seems to have gone off the boil; Has become disappointing; Not one to trust;
+        Showed little for the second run running; {His} form has tailed off since the spring"""),
+    BTS: _prose("""Shaped better than the bare result; Better than the bare result suggests; Can be rated better
+        than {his} finishing position; Unlucky not to finish closer; Worth marking up; Deserves another chance;
+        Ran better than {his} position suggests; Did well from a poor draw; Ran well considering {he} raced on
+        the wrong side; The run of the race went against {him}; Did best of those held up in a race dominated
+        from the front; Never got a run at the crucial stage; Was poorly placed given how the race unfolded;
+        Had plenty go wrong and can be forgiven; Left with too much to do off a steady pace"""),
+    WTS: _prose("""Flattered by {his} proximity; Had the run of the race; Got a soft lead; Was allowed an easy lead
+        and may be flattered; Benefited from racing on the favoured rail; The race set up perfectly for {him};
+        Everything fell right for {him}; Probably flattered given how the race was run; Made the most of a
+        dream run through; Gifted an uncontested lead""")}
+TAIL = {
+    IF: _prose(""", and {he} should be followed; , and a rise in the weights may not stop {him}; , with further
+        improvement likely; , so {he} remains one to keep onside; , and {he} is worth following"""),
+    OOF: _prose(""", and {he} needs treating with caution; , so the handicapper will need to relent; , with no
+        obvious excuse; , though the vet found nothing amiss; , and headgear may be tried next"""),
+    BTS: _prose(""", and {he} is one to note; , so better can be expected next time; , and {he} deserves another
+        chance; , so take a positive view; , and {he} can be forgiven this"""),
+    WTS: _prose(""", and {he} may struggle to confirm the form; , so don't overrate the run; , so treat the form
+        with caution; , and life will be tougher from a higher mark""")}
+NEUTRAL = _prose("""Ran creditably; Ran to a similar level as last time; Probably ran to form; Not disgraced;
+    Wasn't far off {his} best; Ran respectably; Well handicapped on old form; Is on a fair mark; Has had a few
+    chances now; May prefer a stiffer test; Will be suited by a return to 7f; Ground may have been softer than
+    ideal; Gelded since {his} last run; Making {his} handicap debut; Blinkers fitted for the first time; Tongue tie
+    refitted; First run for a new yard; Returned from a break of {{n}} months; Up {{n}}lb for a recent win; Dropped
+    {{n}}lb since {his} last run; Drawn {{n}} of {{m}}; Held every chance; Couldn't land a blow; Should come on for
+    the run; Needs some help from the handicapper; Lacked the pace to challenge; Stays further than this; Had run only
+    {{n}} times before this; Seems best on a sound surface; A return to the all-weather may suit; Cheekpieces
+    replaced the visor; Raced off a career-high mark; Ran over an inadequate trip; Weak in the market; Well
+    backed beforehand; Apprentice claimed {{n}}lb; {He} has yet to win beyond 1m; Stepped up to 1m4f for the first
+    time; Sweated up beforehand; Raced from {{n}}lb out of the handicap; {He} had run well here
+    when second over course and distance last season; Connections had been waiting for some cut in the ground;
+    Tried in a first-time hood after racing too keenly on {his} previous start; {He} is only {{n}}lb higher than
+    when last successful; The trainer said {he} would benefit from a break after a busy summer; Ridden by a
+    {{n}}lb claimer for the first time, and the pair looked well suited""")
+QUOTED = _prose("""The jockey reported that {he} "never travelled"; Connections said the {sex} "didn't handle
+    the bend"; The trainer's representative said {he} was "never happy on the ground"; The rider felt {he} "just
+    didn't stay"; The vet reported the {sex} "lost a left-fore shoe\"""")
+SHORT = ("Never involved", "Always behind", "Prom, wknd 2f out", "Outpaced", "No show", "Slowly away",
+         "Never a threat", "Weakened late", "Midfield, no impn", "Hld up, nvr nrr", "Led to 2f out")
+NONFINISH = {"PU": _prose("""Lost {his} action and pulled up {{mid}}; Pulled up after 2f, reported lame;
+                 Pulled up {{mid}}, the vet reported {he} bled from the nose"""),
+             "F": _prose("Clipped heels and fell {{mid}}; Stumbled badly and fell {{mid}}"),
+             "UR": _prose("""Stumbled leaving stalls and unseated rider; Unseated rider {{mid}} after clipping
+                 heels; Swerved badly right and unseated rider {{mid}}""")}
+
+# Race comments: tagged sentences decide race_strength, the rest narrate with the runners' names.
+STRENGTH = {  # per strength: pace | field | outlook sentences
+    "strong": [_entries(group) for group in """They went a strong gallop from the outset; A true test at the trip,
+        with the leaders taking each other on from the start; Run at a furious pace that set things up for the
+        closers; A fierce early gallop stretched the field | A competitive field for the grade; A strong handicap
+        with several last-time-out winners in the line-up; This looked a deep race; Good handicap form, rated
+        positively; A competitive {dist} handicap for {course} | The form should work out well; Expect winners to
+        come out of this; The first three pulled clear and the form looks solid; Several improvers in the field
+        make this form to be positive about""".split("|")],
+    "weak": [_entries(group) for group in """Slowly run; A steady early pace turned this into a sprint from 2f
+        out; They dawdled for much of the way and few got involved from off the pace; A muddling gallop made this
+        a messy race; This was tactical and falsely run | A modest affair; Weak form for the grade; Few came into
+        this in form; A poor race for the grade; An uncompetitive handicap with little strength in depth | The form
+        is unlikely to prove strong; Not form to take too literally given how it was run; Treat the form with
+        caution""".split("|")],
+    "average": [_entries(group) for group in """They went an even gallop; Run at a fair pace; The pace was sound
+        enough without being strong; An ordinary gallop for the grade | An ordinary handicap; A fair race for the
+        grade; An average handicap for the grade; A run-of-the-mill {dist} handicap; A typical {course} handicap
+        for the grade | Form to take at face value; The form looks sound enough at an average level; The form is
+        rated around the placed horses; Solid if unspectacular form""".split("|")]}
+STORY = tuple(_entries(bank) for bank in (  # winner, placed, fourth, beaten horses: told in this order
+    """{W} made all and was never seriously threatened; {W}, well backed, came from off the pace to lead inside
+    the final furlong; {W} got on top close home after a sustained duel with {S}; {W} travelled best throughout and
+    won with a bit in hand; {W} swept through from the rear to lead entering the final furlong; {W} stuck to the
+    far rail and kept on willingly; {W}, up in the weights for a narrow win last time, was ridden with plenty of
+    confidence and quickened clear once switched to the outside over 1f out""",
+    """{S} stayed on for second, with {T} not beaten far in third; {S} and {T} had every chance and finished clear
+    of the rest; {S} was just denied, while {T} kept on for third; The first two pulled clear of {T}; {T} stayed
+    on past beaten rivals to take third behind {S}""",
+    """{F} ran well to take fourth; {F} was the best of those drawn high and took fourth; {F} finished well from
+    the rear to grab fourth; {F} was a never-nearer fourth; Fourth-placed {F} was keeping on at the line""",
+    """{L} was disappointing after an eye-catching run last time; {L} was never going the pace; {L} lost a shoe,
+    according to the vet; {L} was reported to have run flat; {L} raced too freely early to get home; The
+    favourite {L} never landed a blow; {L} was sent off a short price on the back of a good run at {course} but
+    was beaten before the home turn; {L} was keeping on at the finish and will be of interest over further"""))
+CONTEXT = tuple(_entries(bank) for bank in (  # draw, ground, market, riders, incidents: anywhere in the comment
+    """Those drawn low dominated, with the first three all from single-figure stalls; The stands' rail was the
+    place to be; The field came centre to far side; High draws held sway over this {dist} at {course}; There was
+    no obvious draw bias; The runners split into two groups, with the far-side group always holding the edge;
+    Low draws are a big advantage at {course} over {dist} and it paid to race handily""",
+    """The ground was riding {going}; Run on {going} ground; A headwind in the straight made it hard to make up
+    ground; Watered ground rode quicker than the official description of {going}; The surface was riding {going}, with times
+    close to standard; The clerk of the course described the ground as "{going}, safe and even\"""",
+    """Stewards held an inquiry into interference over 1f out but the placings remained unaltered; Several took a
+    keen hold early; The start was delayed after {L} got loose on the way to post; A blanket finish was fought
+    out between the first four; {W}'s trainer said the {dist} trip was ideal""",
+    """{W} was well backed throughout the morning; {S} drifted markedly before the off; {W} was the subject of
+    late support; {T} was sent off favourite; The market got this right, with the first two at the head of the
+    betting""",
+    """{W}'s rider picked up a two-day ban for careless riding; {S}'s jockey was fined for using the whip above
+    the permitted level; {T}'s rider reported that the horse hung left throughout; {L} was found to be lame
+    after the race"""))
+
+FIRST = _entries("""Copper; Silent; Golden; Midnight; Royal; Wild; Lucky; Storm; Desert; Brave; Highland; Silver;
+    Scarlet; Secret; Northern; Dancing; Captain's; Misty; Crimson; Iron; Velvet; Distant; Rapid; Hidden; Amber;
+    Jazz; Noble; Restless; Harbour; Shadow; Winter; Ocean; Merry; Bold; Autumn; Kingston; Morning; Rebel;
+    Duke's; Quiet; Mystic; Sea; Summer; Heather; Flying; Spring; Grand; Lady's; Blue; Stone""")
+SECOND = _entries("""Verdict; Harbour; Legend; Echo; Dancer; Spirit; Arrow; Meadow; Flame; Warrior; Promise; Ridge;
+    Rhythm; Voyage; Charm; Thunder; Crown; Glory; Whisper; Empire; Breeze; Falcon; Prince; Melody; Tiger; Comet;
+    Bay; Command; Lantern; Emblem; Diamond; Sonnet; Rebel; Cavalier; Story; Horizon; Star; Duchess; Oak; Citadel""")
+IRISH = ("Sliabh Bán", "Cois Farraige", "Réalt na Maidne", "Fáilte Abhaile", "Gaoth Aduaidh", "Ard Rí", "Cúl Bán")
+NAMES = tuple(f"{a} {b}" for a in FIRST for b in SECOND if a != b) + IRISH
+COURSES: dict[str, str] = {name: "aw" for name in ("Kempton", "Lingfield", "Wolverhampton", "Southwell", "Chelmsford City",
+                                   "Newcastle", "Dundalk")}
+COURSES.update((name, "turf") for name in _entries("""Newmarket; Ascot; York; Goodwood; Doncaster; Haydock;
+    Sandown; Epsom; Chester; Newbury; Leicester; Nottingham; Pontefract; Redcar; Thirsk; Ripon; Beverley;
+    Catterick; Musselburgh; Hamilton; Ayr; Carlisle; Windsor; Salisbury; Bath; Brighton; Chepstow; Yarmouth;
+    Curragh; Leopardstown; Galway; Naas; Cork; Navan; Tipperary; Limerick; Listowel; Killarney; Sligo"""))
+GOING = {"aw": ("standard", "standard to slow"),
+         "turf": ("good to firm", "good", "good", "good to soft", "soft", "heavy", "firm", "yielding")}
+DISTANCES = ("5f", "6f", "6f", "7f", "7f", "1m", "1m", "1m1f", "1m2f", "1m2f", "1m4f", "1m6f", "2m")
+FIELD_SIZES = (5, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 14, 14, 15, 16, 18, 20)
+MARGINS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.5, 0.75, 0.75, 1, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6)  # lengths to the next
+SMALL_MARGINS = {0.05: "nse", 0.1: "shd", 0.2: "hd", 0.3: "nk"}
+# in_form, out_of_form when not in_form, better_than_show, worse_than_show when not better_than_show
+SIGNAL_ODDS = {"won": (0.8, 0.0, 0.1, 0.22), "close": (0.65, 0.08, 0.36, 0.12),
+               "mid": (0.4, 0.2, 0.45, 0.04), "beaten": (0.2, 0.36, 0.3, 0.0)}
+CAUSES = {IF: ("finish", "verdict", "verdict"), OOF: ("middle", "finish", "verdict", "verdict"),
+          BTS: ("start", "trouble", "trouble", "wide", "late", "verdict"), WTS: ("lead", "verdict", "verdict")}
+HORSE_MAX, RACE_MAX, RACE_MIN = 500, 800, 200
+
+
+COURSE_NAMES = tuple(COURSES)
+RACE_STRENGTHS = ("strong", "strong", "strong", "average", "average", "weak", "weak", "weak", "no_signal")
+
+# Teacher reasoning: a form sentence, a sentence on luck when it matters, a race sentence; {q} quotes the comment.
+FORM_REASON = {
+    IF: _entries("""\u201c{q}\u201d says the horse is in good heart, so in_form; The words \u201c{q}\u201d point to a
+        horse that is thriving; In form on the strength of \u201c{q}\u201d; \u201c{q}\u201d is a clear positive
+        about current form"""),
+    OOF: _entries("""\u201c{q}\u201d marks a horse going the wrong way, so out_of_form; Out of form: the comment
+        says \u201c{q}\u201d; \u201c{q}\u201d is a negative about attitude and form; The comment\u2019s \u201c{q}\u201d
+        points to a horse regressing"""),
+    None: _entries("""Nothing beyond \u201c{q}\u201d says the horse is thriving or regressing, so neither form flag;
+        The run itself (\u201c{q}\u201d) is ordinary, with no verdict on form either way; \u201c{q}\u201d describes
+        the run without a clear form signal""")}
+LUCK_REASON = {
+    BTS: _entries("""\u201c{q}\u201d means it ran better than the result; Better than the bare result:
+        \u201c{q}\u201d; With \u201c{q}\u201d, the finishing position understates the run; \u201c{q}\u201d is an
+        excuse that marks the run up"""),
+    WTS: _entries("""\u201c{q}\u201d suggests the result flatters it; Worse than the result shows:
+        \u201c{q}\u201d; The comment\u2019s \u201c{q}\u201d means the bare form overrates the run""")}
+RACE_REASON = {
+    "strong": _entries("""The race comment\u2019s \u201c{q}\u201d makes this strong form; Race strength is strong:
+        \u201c{q}\u201d; \u201c{q}\u201d marks the race as strong"""),
+    "average": _entries("""The race comment\u2019s \u201c{q}\u201d reads as average form; \u201c{q}\u201d puts the
+        race at an average level; Race strength average: \u201c{q}\u201d"""),
+    "weak": _entries("""The race comment\u2019s \u201c{q}\u201d makes this weak form; \u201c{q}\u201d marks the race
+        as weak; Race strength weak, given \u201c{q}\u201d"""),
+    "no_signal": _entries("""The race comment says nothing about the strength of the race; No signal on race
+        strength in the race comment""")}
+LABEL_SHARES = {IF: 0.4, OOF: 0.15, BTS: 0.35, WTS: 0.05}  # as in the user's own labelled files
+OLD_FLAGS = {"gemini_labeled": True, "human_verified": False, "human_corrected": False}
+
+
+class FastRandom(random.Random):
+    """`random.Random` whose `choice` costs one float instead of rejection sampling: most of the generator's time."""
+
+    def choice(self, seq):  # type: ignore[no-untyped-def, override]
+        """One element of a non-empty sequence."""
+        return seq[int(self.random() * len(seq))]
+
+
+class Runner(NamedTuple):
+    """One CSV row plus what it was built from: signal -> the words it rests on, and the race's strength."""
+
+    cells: tuple[str, ...]
+    line: str  # the row as a CSV line
+    evidence: dict[str | None, str]  # key None: a plain in-running clause a teacher might quote
+    strength: str
+    race_quote: str | None
+
+
+def generate_runners(rows: int, seed: int) -> Iterator[Runner]:
+    """`rows` runners grouped by race and meeting, in result order within each race."""
+    rng = FastRandom(seed)
+    made = race_id = 0
+    while made < rows:
+        course = rng.choice(COURSE_NAMES)
+        day = (date(2019, 4, 1) + timedelta(days=rng.randrange(2000))).isoformat()
+        going = rng.choice(GOING[COURSES[course]])
+        for _ in range(rng.randint(6, 8)):
+            if made >= rows:
+                break
+            race_id += 1
+            size = min(rng.choice(FIELD_SIZES), rows - made)
+            yield from _race(rng, size, (day, course, str(700000 + race_id)), going)
+            made += size
+
+
+def _race(rng: random.Random, size: int, where: tuple[str, str, str], going: str) -> Iterator[Runner]:
+    """Every runner of one race, sharing its race comment; non-finishers come last."""
+    names = rng.sample(NAMES, size + 5)  # spares keep the narrative fluent in very small fields
+    fallers = sum(rng.random() < 0.015 for _ in range(size)) if size > 4 else 0
+    strength = rng.choice(RACE_STRENGTHS)
+    long_race = rng.random() < 0.03
+    if rng.random() < 0.015:
+        race, strength, quote = "", "no_signal", None
+    else:
+        race, quote = _race_comment(rng, strength, names, size, where[1], going, long_race)
+    shared = f"{_csv_cell(race)},{{}},{size},{{}},{{}},{','.join(where)}\n"  # the race's cells, quoted once
+    beaten = 0.0
+    for place in range(1, size + 1):
+        sex = rng.randrange(len(SEXES))
+        evidence: dict[str | None, str] = {}
+        if place > size - fallers:
+            position, distance = rng.choice(tuple(NONFINISH)), ""
+            horse = _fill(rng, rng.choice(NONFINISH[position][sex]))
+        else:
+            position, distance, outcome = str(place), "0" if rng.random() < 0.7 else "", "won"
+            if place > 1:
+                margin = rng.choice(MARGINS)
+                beaten = round(beaten + margin, 2)
+                text_margin = place == 2 and margin in SMALL_MARGINS and rng.random() < 0.6
+                distance = SMALL_MARGINS[margin] if text_margin else "" if rng.random() < 0.01 else f"{beaten:g}"
+                outcome = "close" if beaten <= 3 else "mid" if beaten <= 8 else "beaten"
+            if rng.random() < 0.015:
+                horse = rng.choice(SHORT)
+            else:
+                target = rng.randint(400, 470) if long_race and rng.random() < 0.3 else int(rng.triangular(60, 360, 80))
+                horse, evidence = _horse_comment(rng, sex, outcome, _signals(rng, outcome), target)
+        cells = (horse, race, position, str(size), distance, names[place - 1]) + where
+        line = _csv_cell(horse) + "," + shared.format(position, distance, _csv_cell(names[place - 1]))
+        yield Runner(cells, line, evidence, strength, quote)
+
+
+def _signals(rng: random.Random, outcome: str) -> list[str]:
+    """The signals a runner's comment will carry, drawn with odds that depend on how it finished."""
+    p_in, p_out, p_better, p_worse = SIGNAL_ODDS[outcome]
+    signals = [IF] if rng.random() < p_in else [OOF] if rng.random() < p_out else []
+    return signals + ([BTS] if rng.random() < p_better else [WTS] if rng.random() < p_worse else [])
+
+
+def _fill(rng: random.Random, text: str) -> str:
+    """Resolve the runtime markers of a rendered sentence: a point of the race and small numbers."""
+    if "{" not in text:
+        return text
+    return text.format(mid=rng.choice(WHERE["{mid}"]), n=rng.randint(2, 9), m=rng.randint(10, 16))
+
+
+def _race_comment(rng: random.Random, strength: str, names: list[str], size: int, course: str, going: str,
+                  long_race: bool) -> tuple[str, str | None]:
+    """A race comment of 200-800 characters and the sentence its race_strength rests on (None: no signal)."""
+    slots = {"W": names[0], "S": names[1], "T": names[2], "F": names[3], "L": rng.choice(names[4:max(size, 5)]),
+             "course": course, "going": going, "dist": rng.choice(DISTANCES)}
+    target = rng.randint(720, 780) if long_race else int(rng.triangular(RACE_MIN, 700, 260))
+    while True:
+        groups = rng.sample(STRENGTH[strength], rng.randint(1, 2)) if strength in STRENGTH else []
+        tagged = [rng.choice(group).format(**slots) for group in groups]
+        sentences = [rng.choice(bank).format(**slots) for bank in STORY]
+        for loser in [n for n in names[4:] if n != slots["L"]][: 2 if long_race else 0]:  # more of the beaten
+            sentences.append(rng.choice(STORY[-1]).format(**dict(slots, L=loser)))
+        for bank in rng.sample(CONTEXT, len(CONTEXT) if long_race else rng.randint(1, len(CONTEXT))):
+            sentences.insert(rng.randint(0, len(sentences)), rng.choice(bank).format(**slots))
+        sentences[:0] = tagged[:1]
+        if len(tagged) > 1:
+            sentences.insert(rng.randint(2, len(sentences)), tagged[1])
+        if rng.random() < 0.4:
+            sentences[0], sentences[1] = sentences[1], sentences[0]
+        quote = tagged[0] if tagged else None
+        text = f"{sentences[0]}. {sentences[1]}."
+        for sentence in sentences[2:]:
+            if len(text) >= target or len(text) + len(sentence) + 2 > RACE_MAX:
+                break
+            text += f" {sentence}."
+        if len(text) >= RACE_MIN:
+            return text, quote
+
+
+def _horse_comment(rng: random.Random, sex: int, outcome: str, signals: list[str],
+                   target: int) -> tuple[str, dict[str | None, str]]:
+    """A horse comment of 60-500 characters carrying `signals`, and the words each signal rests on."""
+    while True:
+        text, evidence = _compose(rng, sex, outcome, signals)
+        for _ in range(8):
+            extra = _fill(rng, rng.choice(NEUTRAL[sex]))
+            if len(text) >= target or len(text) + len(extra) + 2 > HORSE_MAX:
+                break
+            if extra not in text:
+                text += f" {extra}."
+        if 60 <= len(text) <= HORSE_MAX:
+            if rng.random() < 0.003 and ". " in text:
+                text = text.replace(". ", ".\n", 1)  # as pasted from a two-line source
+            return text, evidence
+
+
+def _causes(rng: random.Random, outcome: str, signals: list[str]) -> dict[str, str]:
+    """Where in the comment each signal shows: in the running, the finish, or a verdict sentence."""
+    cause = {tag: rng.choice(CAUSES[tag]) for tag in signals}
+    for tag in signals:
+        if cause[tag] in ("finish", "late") and (tag, outcome) in ((IF, "beaten"), (OOF, "won"), (OOF, "close")):
+            cause[tag] = "verdict"
+    if cause.get(BTS) == "late" and outcome == "won":
+        cause[BTS] = "trouble"
+    finishers = [tag for tag in signals if cause[tag] in ("finish", "late")]
+    for tag in finishers[1:]:  # one finishing clause can carry only one signal
+        cause[tag] = "verdict"
+    return cause
+
+
+def _compose(rng: random.Random, sex: int, outcome: str, signals: list[str]) -> tuple[str, dict[str | None, str]]:
+    """An in-running chain plus verdict sentences, in shorthand, longhand or prose, with its evidence."""
+    cause = _causes(rng, outcome, signals)
+    short = rng.random() < 0.3
+    style = "front" if cause.get(WTS) == "lead" else rng.choice(("front", "prominent", "prominent", "mid", "rear"))
+    chain: list[tuple[str, str | None]] = []
+
+    def run(bank: tuple[tuple[str, ...], tuple[str, ...]], tag: str | None = None) -> None:
+        chain.append((rng.choice(bank[short]), tag))
+
+    if cause.get(BTS) == "start":
+        run(START_BTS, BTS)
+    elif rng.random() < 0.15:
+        run(START)
+    if cause.get(WTS) == "lead":
+        run(LEAD_WTS, WTS)
+    else:
+        run(WIN_FRONT if style == "front" and outcome == "won" else POSITION[style])
+    if cause.get(OOF) == "middle":
+        run(MIDDLE_OOF, OOF)
+    elif rng.random() < 0.4:
+        run(MIDDLE)
+    if cause.get(BTS) == "wide":
+        run(WIDE_BTS, BTS)
+    if style == "front" and outcome != "won":
+        run(HEADED)
+    elif style != "front" and rng.random() < 0.6:
+        run(MOVE)
+    for _ in range(rng.choice((1, 1, 2)) if cause.get(BTS) == "trouble" else 0):
+        run(TROUBLE, BTS)
+    finisher = next((tag for tag in signals if cause[tag] in ("finish", "late")), None)
+    front_win = style == "front" and outcome == "won" and finisher is None
+    run(FINISH[("front" if front_win else outcome, finisher)], finisher)
+    if not short or rng.random() < 0.5:
+        chain[0] = (chain[0][0][:1].upper() + chain[0][0][1:], chain[0][1])
+    evidence: dict[str | None, str] = {None: chain[-1][0]}
+    for text, tag in chain:
+        evidence.setdefault(tag, text)
+    prose = not short and len(chain) > 2 and rng.random() < 0.55
+    running = ", ".join(t for t, _ in chain[:-1]) + (" and " if prose else ", ") + chain[-1][0]
+    verdicts = []
+    for tag in signals:
+        if cause[tag] == "verdict" or rng.random() < 0.3:
+            core = rng.choice(VERDICT[tag][sex])
+            evidence.setdefault(tag, core)
+            verdicts.append(core + (rng.choice(TAIL[tag][sex]) if rng.random() < 0.4 else ""))
+    body = [verdicts[0], running] + verdicts[1:] if prose and verdicts and rng.random() < 0.6 else [running] + verdicts
+    body += [rng.choice(QUOTED[sex])] if rng.random() < 0.01 else []
+    end = "." if len(body) > 1 or not short or rng.random() < 0.5 else ""
+    return ". ".join(body) + end, evidence
+
+
+def teacher_labels(runners: list[Runner], count: int, seed: int, schema: LabelSchema) -> list[dict]:
+    """Flat teacher lines for `count` distinct eligible runners: right about nine times in ten, with reasoning."""
+    rng = FastRandom(f"labels-{seed}")
+    eligible: dict[str, Runner] = {}
+    for runner in runners:
+        formatted = format_input(dict(zip(COLUMNS, runner.cells)))
+        if formatted is not None:
+            eligible.setdefault(formatted, runner)
+    picked = _pick(rng, eligible, count)
+    misread = set(rng.sample(range(len(picked)), round(len(picked) * 0.1)))
+    old_lines = round(len(picked) * 0.15)  # the oldest lines, from the user's former dashboard
+    created = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    records = []
+    for index, formatted in enumerate(picked):
+        runner = eligible[formatted]
+        quotes = dict(runner.evidence)
+        quotes["race"] = runner.race_quote or runner.cells[1].split(". ")[0]
+        label: dict = {tag: tag in quotes for tag in (IF, OOF, BTS, WTS)}
+        label["race_strength"] = runner.strength
+        if index in misread:
+            _misread(rng, schema, label, quotes, has_race=bool(runner.cells[1]))
+        label["reasoning"] = _reasoning(rng, label, quotes, has_race=bool(runner.cells[1]))
+        label = schema.validate(label)
+        created += timedelta(seconds=rng.randint(3, 40))
+        provenance = OLD_FLAGS if index < old_lines else {
+            "teacher": "gemini", "model": "gemini-2.5-flash", "created_at": created.isoformat(timespec="seconds"),
+            "prompt_tokens": 900 + len(formatted) // 4, "completion_tokens": len(schema.dumps(label)) // 4}
+        records.append(flat_record(schema, formatted, label, **provenance))
+    return records
+
+
+def _pick(rng: random.Random, eligible: dict[str, Runner], count: int) -> list[str]:
+    """Of a few hundred random draws, the one whose true flags come closest to the user's label shares."""
+    keys, count = sorted(eligible), min(count, len(eligible))
+    best: tuple[float, list[str]] = (float("inf"), [])
+    for _ in range(300):
+        picked = rng.sample(keys, count)
+        miss = sum(abs(sum(tag in eligible[k].evidence for k in picked) - share * count)
+                   for tag, share in LABEL_SHARES.items())
+        best = min(best, (miss, picked))
+        if miss <= count * 0.03:
+            break
+    return best[1]
+
+
+def _misread(rng: random.Random, schema: LabelSchema, label: dict, quotes: dict, has_race: bool) -> None:
+    """Get one field wrong the way a teacher does: over- or under-read a flag, or misjudge the race."""
+    field = rng.choice((IF, OOF, BTS, BTS, WTS) + (("race_strength",) * 3 if has_race else ()))
+    if field == "race_strength":
+        label[field] = rng.choice([v for v in schema.field(field).values if v != label[field]])
+        return
+    rival = {IF: OOF, OOF: IF, BTS: WTS, WTS: BTS}[field]
+    if label[rival] and not label[field]:
+        field = rival  # missing a flag the comment carries, rather than asserting two that contradict
+    label[field] = not label[field]
+    if label[field]:
+        quotes[field] = quotes[None]
+    else:
+        del quotes[field]
+
+
+def _reasoning(rng: random.Random, label: dict, quotes: dict, has_race: bool) -> str:
+    """Two or three sentences quoting the words each decision rests on."""
+    form = IF if label[IF] else OOF if label[OOF] else None
+    luck = BTS if label[BTS] else WTS if label[WTS] else None
+    sentences = [rng.choice(FORM_REASON[form]).format(q=quotes[form])]
+    if luck:
+        sentences.append(rng.choice(LUCK_REASON[luck]).format(q=quotes[luck]))
+    if has_race:
+        sentences.append(rng.choice(RACE_REASON[label["race_strength"]]).format(q=quotes["race"]))
+    else:
+        sentences.append("There is no race comment, so nothing on race strength")
+    return ". ".join(sentences) + "."
+
+
+def write_comments_csv(path: Path | str, rows: int, seed: int) -> None:
+    """Write a generated comments.csv of `rows` rows (quick enough for 1,000,000) through a temporary file."""
+    _write_csv(Path(path), generate_runners(rows, seed))
+
+
+def _write_csv(path: Path, runners: Iterator[Runner] | list[Runner]) -> None:
+    """UTF-8 with "\\n" line ends, written to a temporary file and moved into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(COLUMNS) + "\n")
+        handle.writelines(runner.line for runner in runners)
+    os.replace(tmp, path)
+
+
+def _csv_cell(text: str) -> str:
+    """A cell quoted exactly as `csv.QUOTE_MINIMAL` does; by hand so a race's comment is quoted once, not per runner."""
+    if '"' in text:
+        return '"' + text.replace('"', '""') + '"'
+    return f'"{text}"' if "," in text or "\n" in text or "\r" in text else text
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate comments.csv and labeled.jsonl into the output folder."""
+    parser = argparse.ArgumentParser(description="Write hcap's seeded sample comments.csv and labeled.jsonl.")
+    parser.add_argument("--rows", type=int, default=3200, help="comment rows to write (default 3200)")
+    parser.add_argument("--labels", type=int, default=200, help="teacher labels to write (default 200)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--out", type=Path, default=Path("data"), help="output folder (default data)")
+    args = parser.parse_args(argv)
+    if args.rows < 1 or args.labels < 0:
+        parser.error("--rows must be at least 1 and --labels at least 0")
+    args.out.mkdir(parents=True, exist_ok=True)
+    runners = list(generate_runners(args.rows, args.seed))
+    _write_csv(args.out / "comments.csv", runners)
+    labels = teacher_labels(runners, args.labels, args.seed, LabelSchema.default())
+    write_atomic(args.out / "labeled.jsonl", b"".join(encode(record) for record in labels))
+    print(f"wrote {args.out / 'comments.csv'} ({args.rows} rows) and {args.out / 'labeled.jsonl'} ({len(labels)} labels)")
+
+
+if __name__ == "__main__":
+    main()

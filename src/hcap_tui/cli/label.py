@@ -1,0 +1,137 @@
+"""`hcap label`: have a teacher (Gemini or an Ollama model) label new comments into labeled.jsonl."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
+
+from hcap_tui.cli.app import DataDirOption, JsonOption, app, fail, guarded, note
+from hcap_tui.cli.sample import CsvOption, SeedOption, resolve_seed
+from hcap_tui.comments import Comment
+from hcap_tui.config import Project, open_project
+from hcap_tui.errors import HcapError
+from hcap_tui.labeling import LabelRun, run_labeling, select_comments
+from hcap_tui.teacher_prompt import project_instructions
+from hcap_tui.teachers import Teacher, TeacherResult, TeacherSpec, open_teacher, parse_teacher
+
+SHOWN_INPUT = 70  # characters of a failed item's input shown in its failure line
+
+
+@app.command()
+@guarded
+def label(
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many new comments to label.")] = 20,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher",
+            "-t",
+            help="gemini:<model> or ollama:<model> [default: `teacher` in hcap.toml, else gemini:gemini-2.5-flash].",
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            help="Requests in flight [default: `concurrency` in hcap.toml, else 1].",
+            show_default=False,
+        ),
+    ] = None,
+    seed: SeedOption = None,
+    csv_path: CsvOption = None,
+    data_dir: DataDirOption = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Ollama URL for an ollama teacher [default: `ollama_host` in hcap.toml, OLLAMA_HOST, local].",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Label COUNT comments not yet in labeled.jsonl or gold; each label is saved as it arrives.
+
+    Exit 0 when every comment was labelled, 1 when some failed (they are not written) or the run could not go on.
+    """
+    project = open_project(data_dir)
+    spec = _teacher_spec(project, teacher)
+    if host is not None and spec.kind != "ollama":
+        raise HcapError(f"--host is for ollama teachers, not {spec}: drop it or pass --teacher ollama:<model>")
+    chosen = open_teacher(
+        spec,
+        project.schema,
+        project_instructions(project.schema, project.paths),
+        host=host or project.settings.ollama_host,
+        timeout=project.settings.timeout_s,
+    )
+    comments = select_comments(project, count, resolve_seed(seed), csv_path)
+    if comments:
+        chosen.check()
+        run = _label_with_progress(project, chosen, comments, concurrency or project.settings.concurrency)
+    else:
+        note("nothing to label: every eligible comment is already in labeled.jsonl or the gold standard")
+        run = LabelRun(teacher=str(spec))
+    if json_output:
+        typer.echo(json.dumps(run.to_json(), ensure_ascii=False))
+    else:
+        _print_summary(project, run)
+    if run.stopped:
+        fail(f"{run.stopped} ({run.labeled} labels saved before it stopped)")
+    if run.failed:
+        fail(f"{run.failed} of {run.sampled} comments failed and were not written; they stay eligible for the next run")
+
+
+def _teacher_spec(project: Project, option: str | None) -> TeacherSpec:
+    """The teacher from --teacher, else from the project's settings."""
+    if option is not None:
+        return parse_teacher(option)
+    return parse_teacher(project.settings.teacher, f"{project.paths.config} setting teacher =")
+
+
+def _label_with_progress(project: Project, teacher: Teacher, comments: list[Comment], concurrency: int) -> LabelRun:
+    """Run the labelling with a progress bar on stderr (when it is a terminal) and a line per failure."""
+    console = Console(stderr=True)
+    columns = (
+        TextColumn(f"labelling with {teacher.kind}:{teacher.model}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("label", total=len(comments), failed=0)
+        failed = 0
+
+        def on_result(result: TeacherResult) -> None:
+            nonlocal failed
+            if not result.ok:
+                failed += 1
+                text = result.formatted_input
+                shown = text if len(text) <= SHOWN_INPUT else text[:SHOWN_INPUT] + "..."
+                progress.console.print(Text(f"not labeled: {shown}: {result.error}"), highlight=False)
+            progress.update(task, advance=1, failed=failed)
+
+        return run_labeling(project, teacher, comments, concurrency=concurrency, on_result=on_result)
+
+
+def _print_summary(project: Project, run: LabelRun) -> None:
+    """The run's result on stdout: labels written, failures, tokens and estimated cost."""
+    typer.echo(f"labeled {run.labeled} of {run.sampled} comments with {run.teacher} into {project.paths.labeled}")
+    typer.echo(f"failed: {run.failed}")
+    typer.echo(f"tokens: {run.prompt_tokens:,} in, {run.completion_tokens:,} out")
+    if run.cost_usd is None:
+        typer.echo(f"estimated cost: unknown (no list price for {run.teacher})")
+    elif run.teacher.startswith("ollama:"):
+        typer.echo("estimated cost: $0 (local model)")
+    else:
+        typer.echo(f"estimated cost: ${run.cost_usd:.4f} (from list prices; an estimate, not the bill)")

@@ -1,0 +1,128 @@
+"""`hcap predict`: label a fresh random sample with the local model, appending to predictions.jsonl."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
+from rich.progress import TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Column, Table
+from rich.text import Text
+
+from hcap_tui.cli.app import DataDirOption, JsonOption, app, fail, guarded, note
+from hcap_tui.cli.sample import CsvOption, SeedOption, resolve_seed
+from hcap_tui.comments import CommentsFile
+from hcap_tui.config import open_project
+from hcap_tui.errors import HcapError
+from hcap_tui.ollama_client import LocalModel
+from hcap_tui.predict import PredictionRun, PredictSummary, draw_sample
+from hcap_tui.store import Store
+
+HostOption = Annotated[
+    str | None,
+    typer.Option("--host", help="Ollama URL [default: ollama_host in hcap.toml, else $OLLAMA_HOST, else local].",
+                 show_default=False),
+]
+
+
+class RateColumn(ProgressColumn):
+    """Items per second so far."""
+
+    def render(self, task: Task) -> Text:
+        """The rate, or a dash before the first item."""
+        return Text("-   items/s" if not task.speed else f"{task.speed:.1f} items/s", style="progress.data.speed")
+
+
+@app.command()
+@guarded
+def predict(
+    count: Annotated[
+        int | None, typer.Option("--count", "-n", min=1, help="Comments to draw [default: predict_count, 20].")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Ollama model [default: model in hcap.toml, flat-hcap].")
+    ] = None,
+    host: HostOption = None,
+    seed: SeedOption = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", "-c", min=1,
+                     help="Requests in flight [default: concurrency, 1]; helps only up to OLLAMA_NUM_PARALLEL."),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: timeout_s, 120].")
+    ] = None,
+    csv_path: CsvOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Label COUNT comments not yet in gold or pending, appending each result to predictions.jsonl as it lands."""
+    project = open_project(data_dir)
+    settings = project.settings
+    local = LocalModel(
+        model or settings.model,
+        project.schema,
+        host=host or settings.ollama_host,
+        timeout=timeout or settings.timeout_s,
+    )
+    digest = local.check()
+    store = Store(project.paths, project.schema)
+    comments = draw_sample(
+        store, CommentsFile(csv_path or project.paths.comments), count or settings.predict_count, resolve_seed(seed)
+    )
+    if not comments:
+        note("nothing to predict: every eligible comment is already in gold or pending in predictions.jsonl")
+        return
+    run = PredictionRun(store, local, comments)
+    in_flight = concurrency or settings.concurrency
+    note(
+        f"predicting {len(comments)} comments with {local.model} ({(digest or 'unknown digest')[:19]}) "
+        f"at {local.host}, {in_flight} at a time, into {project.paths.predictions}"
+    )
+    _run_with_progress(run, in_flight)
+    summary = run.summary
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        _print_summary(summary)
+    if summary.failed:
+        fail(f"{summary.failed} of {summary.requested} predictions failed (kept in predictions.jsonl for review)")
+
+
+def _run_with_progress(run: PredictionRun, concurrency: int) -> None:
+    """Drive the run under a progress bar on stderr; on a stop, say what was kept before passing it on."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    summary = run.summary
+    try:
+        with Progress(*columns, console=Console(stderr=True)) as progress:
+            task = progress.add_task("predicting", total=summary.requested)
+            for _ in run.run(concurrency):
+                failed = f" ({summary.failed} failed)" if summary.failed else ""
+                progress.update(task, advance=1, description=f"predicting{failed}")
+    except (HcapError, KeyboardInterrupt):
+        note(f"{summary.finished} of {summary.requested} predictions finished and are saved in predictions.jsonl")
+        raise
+
+
+def _print_summary(summary: PredictSummary) -> None:
+    """The totals, then a table of how often each signal value was predicted."""
+    typer.echo(f"batch {summary.batch_id}: {summary.done} labelled, {summary.failed} failed")
+    if not summary.counts:
+        return
+    table = Table("signal", "value", Column("count", justify="right"))
+    for name, counter in summary.counts.items():
+        for value, number in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])):
+            table.add_row(name, value, str(number))
+            name = ""
+    Console().print(table)

@@ -1,0 +1,264 @@
+"""`hcap eval` without the printing: the held-out items, the model's run over them, the scores, the history.
+
+The held-out items come from eval_data.jsonl as `hcap export` wrote it (plain or chat rows). Each
+item's reference is its current gold label when the reviewer has approved one, else the exported
+completion. The local model is scored on every item (a failed prediction counts as wrong); the
+teacher's labels in labeled.jsonl are scored on the items the teacher labeled, so the model can be
+compared with the bar it is meant to reach. Every run appends one line to evals.jsonl so successive
+model versions can be compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hcap_tui.config import DataPaths, Project
+from hcap_tui.errors import DataError, LabelError
+from hcap_tui.jsonl import JsonlFile, LineProblem
+from hcap_tui.metrics import DIGITS, Label, Scorecard, score
+from hcap_tui.ollama_client import LocalModel, Prediction
+from hcap_tui.schema import LabelSchema
+from hcap_tui.store import Store, now_iso
+
+SMALL_SET = 200  # below this many items the intervals are wide enough to say so
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One held-out item and the label it is scored against."""
+
+    formatted_input: str
+    reference: Label
+    from_gold: bool  # True when the reference is the reviewer's gold, False when it is the exported completion
+
+
+@dataclass
+class EvalSet:
+    """The usable items of eval_data.jsonl, in file order, and the lines that were skipped."""
+
+    items: list[EvalItem] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def from_gold(self) -> int:
+        """Items whose reference is a gold label."""
+        return sum(1 for item in self.items if item.from_gold)
+
+
+@dataclass
+class Comparison:
+    """The model's and the teacher's scorecards on the same held-out items."""
+
+    n: int
+    from_gold: int
+    model: Scorecard
+    teacher: Scorecard
+    teacher_unlabeled: int  # held-out items the teacher never labeled, left out of its scorecard
+
+
+@dataclass
+class EvalResult:
+    """One evaluation run: which model, when, and how it and the teacher scored."""
+
+    model_name: str
+    model_digest: str | None
+    created_at: str
+    comparison: Comparison
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (formatted_input, why) per failed prediction
+    problems: list[str] = field(default_factory=list)  # skipped input lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `--json` object: n, the model's and the teacher's scorecards, then run details."""
+        c = self.comparison
+        return {
+            "n": c.n,
+            "model": c.model.to_dict(),
+            "teacher": c.teacher.to_dict(),
+            "model_name": self.model_name,
+            "model_digest": self.model_digest,
+            "created_at": self.created_at,
+            "from_gold": c.from_gold,
+            "teacher_unlabeled": c.teacher_unlabeled,
+            "failures": [{"formatted_input": text, "error": error} for text, error in self.failures],
+        }
+
+    def history_record(self) -> dict[str, Any]:
+        """The evals.jsonl line for this run: headline figures at top level, every metric below."""
+        model = self.comparison.model
+        mean = model.mean_f1
+        return {
+            "created_at": self.created_at,
+            "model": self.model_name,
+            "model_digest": self.model_digest,
+            "n": self.comparison.n,
+            "failed": model.failed,
+            "exact_match": round(model.exact_match, DIGITS),
+            "mean_f1": None if mean is None else round(mean, DIGITS),
+            "metrics": {key: value for key, value in self.to_dict().items() if key in ("model", "teacher")},
+        }
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One past run as the history table shows it."""
+
+    created_at: str
+    model: str
+    digest: str | None
+    n: int
+    exact_match: float
+    mean_f1: float | None
+
+
+def load_eval_set(store: Store) -> EvalSet:
+    """The held-out items, or DataError naming the fix when there are none to evaluate."""
+    path = store.paths.eval
+    if not path.is_file():
+        raise DataError(f"{path} not found: run `hcap export` to write the held-out set first")
+    gold = store.gold().by_input
+    eval_set = EvalSet()
+    seen: dict[str, int] = {}
+    for line_no, row in JsonlFile(path).read():
+        if isinstance(row, LineProblem):
+            eval_set.problems.append(str(row))
+            continue
+        try:
+            formatted_input, completion = _prompt_and_completion(row)
+            if formatted_input in seen:
+                raise LabelError(f"same prompt as line {seen[formatted_input]}")
+            approved = gold.get(formatted_input)
+            if approved is not None and approved.label is not None:
+                item = EvalItem(formatted_input, approved.label, from_gold=True)
+            else:
+                item = EvalItem(formatted_input, store.schema.parse(completion), from_gold=False)
+        except LabelError as exc:
+            eval_set.problems.append(f"{path.name} line {line_no}: {exc}; skipped")
+            continue
+        seen[formatted_input] = line_no
+        eval_set.items.append(item)
+    if not eval_set.items:
+        first = f" ({eval_set.problems[0]})" if eval_set.problems else ""
+        raise DataError(f"{path} has no usable rows{first}: run `hcap export` again to rewrite the held-out set")
+    return eval_set
+
+
+def _prompt_and_completion(row: dict[str, Any]) -> tuple[str, str]:
+    """The input text and completion text of a plain or chat-form export row."""
+    prompt, completion = row.get("prompt"), row.get("completion")
+    if isinstance(prompt, list):
+        prompt = _message_content(prompt, "user")
+    if isinstance(completion, list):
+        completion = _message_content(completion, "assistant")
+    if not isinstance(prompt, str) or not prompt or not isinstance(completion, str):
+        raise LabelError('expected "prompt" and "completion" as text or as chat messages')
+    return prompt, completion
+
+
+def _message_content(messages: list[Any], role: str) -> str | None:
+    """The content of the last message with `role` in a chat-form list, or None."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == role:
+            content = message.get("content")
+            return content if isinstance(content, str) else None
+    return None
+
+
+def teacher_labels(store: Store) -> tuple[dict[str, Label], list[str]]:
+    """The teacher's label per input (the last line wins) and the lines of labeled.jsonl that were skipped."""
+    loaded = store.labeled()
+    labels = {item.formatted_input: item.label for item in loaded.items if item.label is not None}
+    return labels, [str(problem) for problem in loaded.problems]
+
+
+def compare(
+    schema: LabelSchema,
+    eval_set: EvalSet,
+    predictions: Mapping[str, Label | None],
+    teacher: Mapping[str, Label],
+) -> Comparison:
+    """Score the model's labels (None or absent: failed) and the teacher's labels against the references."""
+    items = eval_set.items
+    model = score(schema, ((item.reference, predictions.get(item.formatted_input)) for item in items))
+    overlap = [(item.reference, teacher[item.formatted_input]) for item in items if item.formatted_input in teacher]
+    return Comparison(
+        n=len(items),
+        from_gold=eval_set.from_gold,
+        model=model,
+        teacher=score(schema, overlap),
+        teacher_unlabeled=len(items) - len(overlap),
+    )
+
+
+def run_model(
+    model: LocalModel,
+    inputs: Iterable[str],
+    concurrency: int,
+    on_prediction: Callable[[Prediction], None] | None = None,
+) -> dict[str, Prediction]:
+    """Every input's prediction, keyed by input; `on_prediction` hears of each as it completes."""
+    predictions: dict[str, Prediction] = {}
+    for prediction in model.predict_many(inputs, concurrency=concurrency):
+        predictions[prediction.formatted_input] = prediction
+        if on_prediction is not None:
+            on_prediction(prediction)
+    return predictions
+
+
+def evaluate(
+    project: Project,
+    *,
+    model_name: str,
+    host: str | None = None,
+    concurrency: int = 1,
+    on_start: Callable[[int], None] | None = None,
+    on_prediction: Callable[[Prediction], None] | None = None,
+) -> EvalResult:
+    """Run `model_name` over the held-out items, score it and the teacher, and append the run to evals.jsonl.
+
+    The data files are read before the server is contacted, so a missing eval set is reported first.
+    Server and model problems surface as the client's one-line errors and leave evals.jsonl untouched.
+    """
+    store = Store(project.paths, project.schema)
+    eval_set = load_eval_set(store)
+    teacher, teacher_problems = teacher_labels(store)
+    model = LocalModel(model_name, project.schema, host=host, timeout=project.settings.timeout_s)
+    digest = model.check()
+    if on_start is not None:
+        on_start(len(eval_set.items))
+    predictions = run_model(model, (item.formatted_input for item in eval_set.items), concurrency, on_prediction)
+    result = EvalResult(
+        model_name=model_name,
+        model_digest=digest,
+        created_at=now_iso(),
+        comparison=compare(project.schema, eval_set, {k: p.label for k, p in predictions.items()}, teacher),
+        failures=[(p.formatted_input, p.error or "no label") for p in predictions.values() if not p.ok],
+        problems=eval_set.problems + teacher_problems,
+    )
+    store.append(project.paths.evals, [result.history_record()])
+    return result
+
+
+def read_history(paths: DataPaths) -> tuple[list[HistoryRow], list[str]]:
+    """Past runs from evals.jsonl, oldest first, and the lines that could not be read as runs."""
+    rows: list[HistoryRow] = []
+    problems: list[str] = []
+    for line_no, record in JsonlFile(paths.evals).read():
+        if isinstance(record, LineProblem):
+            problems.append(str(record))
+            continue
+        try:
+            rows.append(
+                HistoryRow(
+                    created_at=str(record["created_at"]),
+                    model=str(record["model"]),
+                    digest=record.get("model_digest"),
+                    n=int(record["n"]),
+                    exact_match=float(record["exact_match"]),
+                    mean_f1=None if record.get("mean_f1") is None else float(record["mean_f1"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"{paths.evals.name} line {line_no}: not an evaluation run record; skipped")
+    return rows, problems

@@ -1,0 +1,187 @@
+"""Turn the gold standard into fine-tuning files: training_data.jsonl and eval_data.jsonl.
+
+Each gold item becomes one row whose completion is the label's canonical JSON (`schema.dumps`): schema
+key order, the same text the structured-output grammar lets the served model produce. Which file an
+item lands in depends only on a hash of its formatted_input, so an item never moves between train and
+eval as gold grows from round to round, and the same gold always gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from hcap_tui.config import DataPaths
+from hcap_tui.errors import DataError
+from hcap_tui.jsonl import LineProblem, encode, write_atomic
+from hcap_tui.schema import LabelSchema
+from hcap_tui.store import GoldIndex
+
+DEFAULT_EVAL_FRACTION = 0.1
+# A value seen fewer times than this, or in a smaller share of training rows, is too rare to learn reliably.
+RARE_MIN_COUNT = 20
+RARE_MIN_SHARE = 0.05
+
+TRAIN = "train"
+EVAL = "eval"
+
+
+class ExportFormat(str, Enum):
+    """Row shapes `hcap export` writes."""
+
+    PROMPT_COMPLETION = "prompt-completion"
+    CHAT = "chat"
+
+
+def split_key(formatted_input: str) -> str:
+    """The item's stable identity for splitting and ordering: the SHA-256 of its formatted_input."""
+    return hashlib.sha256(formatted_input.encode("utf-8")).hexdigest()
+
+
+def split_of(formatted_input: str, eval_fraction: float) -> str:
+    """`"eval"` for the items whose hash falls below `eval_fraction` of the hash space, else `"train"`.
+
+    Growing the fraction only moves items from train to eval, never back, and adding gold never moves any.
+    """
+    position = int(split_key(formatted_input)[:16], 16) / 16**16
+    return EVAL if position < eval_fraction else TRAIN
+
+
+def value_name(value: Any) -> str:
+    """A label value as the user reads it: booleans in their JSON spelling, enum values as they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def signal_values(schema: LabelSchema) -> list[tuple[str, list[str]]]:
+    """Every signal with the values it can take, in schema order."""
+    return [(f.name, ["true", "false"] if f.kind == "bool" else list(f.values)) for f in schema.signals]
+
+
+def export_row(schema: LabelSchema, formatted_input: str, label: dict[str, Any], fmt: ExportFormat) -> dict[str, Any]:
+    """One training row in the requested shape; the completion is the label's canonical JSON."""
+    completion = schema.dumps(label)
+    if fmt is ExportFormat.CHAT:
+        return {
+            "prompt": [{"role": "user", "content": formatted_input}],
+            "completion": [{"role": "assistant", "content": completion}],
+        }
+    return {"prompt": formatted_input, "completion": completion}
+
+
+@dataclass(frozen=True)
+class RareValue:
+    """A signal value the training split holds too few of for a model to learn it."""
+
+    field: str
+    value: str
+    count: int
+    total: int
+
+    def __str__(self) -> str:
+        share = self.count / self.total if self.total else 0.0
+        return (
+            f"{self.field}={self.value} is in only {self.count} of {self.total} training rows ({share:.1%}): "
+            f"too rare to learn reliably; review more items with {self.field}={self.value} before training"
+        )
+
+
+@dataclass
+class Split:
+    """The rows of one output file and the label-value counts behind them."""
+
+    name: str
+    path: Path
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def content(self) -> bytes:
+        """The file's exact bytes: one JSON line per row."""
+        return b"".join(encode(row) for row in self.rows)
+
+
+@dataclass
+class Export:
+    """What an export writes and what it found on the way."""
+
+    train: Split
+    eval: Split
+    fmt: ExportFormat
+    eval_fraction: float
+    skipped: list[LineProblem] = field(default_factory=list)
+
+    def rare_values(self) -> list[RareValue]:
+        """Training values below `RARE_MIN_COUNT` rows or `RARE_MIN_SHARE` of the rows, in schema order."""
+        total = len(self.train.rows)
+        rare = []
+        for name, values in self.train.counts.items():
+            for value, count in values.items():
+                if count < RARE_MIN_COUNT or count < RARE_MIN_SHARE * total:
+                    rare.append(RareValue(name, value, count, total))
+        return rare
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready account of the export, for `--json` and for reports."""
+        return {
+            "format": self.fmt.value,
+            "eval_fraction": self.eval_fraction,
+            "train": {"path": str(self.train.path), "rows": len(self.train.rows), "counts": self.train.counts},
+            "eval": {"path": str(self.eval.path), "rows": len(self.eval.rows), "counts": self.eval.counts},
+            "rare": [
+                {"field": r.field, "value": r.value, "count": r.count, "message": str(r)} for r in self.rare_values()
+            ],
+            "skipped": [str(problem) for problem in self.skipped],
+        }
+
+
+def build_export(
+    schema: LabelSchema,
+    paths: DataPaths,
+    gold: GoldIndex,
+    *,
+    fmt: ExportFormat = ExportFormat.PROMPT_COMPLETION,
+    eval_fraction: float = DEFAULT_EVAL_FRACTION,
+) -> Export:
+    """Split resolved gold into ordered train and eval rows; DataError when there is nothing to train on."""
+    if not 0.0 <= eval_fraction < 1.0:
+        raise DataError(f"--eval-fraction {eval_fraction} is out of range: give a number at least 0 and below 1")
+    skipped = list(gold.loaded.problems)
+    export = Export(Split(TRAIN, paths.training), Split(EVAL, paths.eval), fmt, eval_fraction, skipped)
+    items = [(item.formatted_input, item.label) for item in gold.by_input.values() if item.label is not None]
+    if not items:
+        unreadable = f" ({len(skipped)} unreadable lines: hcap check lists them)" if skipped else ""
+        raise DataError(
+            f"no gold items in {paths.gold}{unreadable}: approve items in the review app (hcap-tui review), then export"
+        )
+    by_split: dict[str, list[tuple[str, str, dict[str, Any]]]] = {TRAIN: [], EVAL: []}
+    for formatted, label in items:
+        by_split[split_of(formatted, eval_fraction)].append((split_key(formatted), formatted, label))
+    for split in (export.train, export.eval):
+        chosen = sorted(by_split[split.name], key=lambda entry: (entry[0], entry[1]))
+        split.rows = [export_row(schema, formatted, label, fmt) for _, formatted, label in chosen]
+        split.counts = count_values(schema, (label for _, _, label in chosen))
+    if not export.train.rows:
+        raise DataError(
+            f"all {len(items)} gold items fall in the eval split: lower --eval-fraction or approve more items first"
+        )
+    return export
+
+
+def count_values(schema: LabelSchema, labels: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """How many labels carry each value of each signal, every possible value listed (zeros included)."""
+    counts = {name: dict.fromkeys(values, 0) for name, values in signal_values(schema)}
+    for label in labels:
+        for name in counts:
+            counts[name][value_name(label[name])] += 1
+    return counts
+
+
+def write_export(export: Export) -> None:
+    """Replace both files atomically: a reader sees the old file or the new one, never part of one."""
+    for split in (export.train, export.eval):
+        write_atomic(split.path, split.content())

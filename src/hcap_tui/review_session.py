@@ -1,0 +1,421 @@
+"""Review navigation for one label source, with no UI: what the review screen shows and what approve writes.
+
+A `ReviewSession` holds the items of one source (teacher labels or model predictions), where the
+reviewer is, the reviewer's unapproved edits, and the approvals that can still be undone. The Textual
+pane only renders it and forwards keys, so every rule here is unit-tested without a terminal.
+
+Rules worth knowing:
+- The draft of an item starts from its gold values when it is already in gold, else from the proposal.
+- A failed prediction has no proposal: its draft starts with every boolean false, every enum unset and
+  empty text, and it cannot be approved until the reviewer has chosen a value for every enum.
+- Unapproved edits survive moving back and forth within a session; `skip` drops them.
+- Resume prefers the checkpoint's item identity (so a replaced or appended file resumes at the same
+  item), falls back to the first item not yet in gold when that item is gone, and honours the old
+  dashboard's bare index.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from hcap_tui.config import DataPaths
+from hcap_tui.errors import HcapError
+from hcap_tui.jsonl import Appended, LineProblem
+from hcap_tui.store import Checkpoint, GoldIndex, LabeledItem, Store, flat_record, now_iso
+
+
+class ReviewError(HcapError):
+    """A review step that cannot be done right now (incomplete label, nothing to undo...)."""
+
+
+@dataclass(frozen=True)
+class ReviewSource:
+    """A file whose labels a reviewer turns into gold.
+
+    `name` is both the gold `origin` and the checkpoint suffix (`.checkpoint-<name>`).
+    """
+
+    name: str
+    title: str
+    file: str
+    fill_command: str
+    copies_model: bool
+
+    def path(self, paths: DataPaths) -> Path:
+        """The source file inside a data folder."""
+        return getattr(paths, self.file)
+
+
+GEMINI = ReviewSource("gemini", "Gemini Review", "labeled", "hcap label --count 200", copies_model=False)
+PREDICTIONS = ReviewSource("predictions", "Model Predictions", "predictions", "hcap predict --count 20", copies_model=True)
+SOURCES = (GEMINI, PREDICTIONS)
+
+
+class Filter(Enum):
+    """Which items navigation visits."""
+
+    ALL = "all"
+    NOT_IN_GOLD = "not in gold"
+    IN_GOLD = "in gold"
+    DISAGREES = "disagrees with gold"
+
+    def following(self) -> Filter:
+        """The next filter in the cycle."""
+        members = list(Filter)
+        return members[(members.index(self) + 1) % len(members)]
+
+
+class GoldBook:
+    """The gold standard as this process knows it, shared by every review tab: last approval per input wins.
+
+    `version` grows with every change so sessions can tell when another tab changed gold under them.
+    """
+
+    def __init__(self, index: GoldIndex) -> None:
+        self._by_input = dict(index.by_input)
+        self.version = 0
+
+    def __len__(self) -> int:
+        return len(self._by_input)
+
+    def __contains__(self, formatted_input: str) -> bool:
+        return formatted_input in self._by_input
+
+    def get(self, formatted_input: str) -> LabeledItem | None:
+        """The gold item for an input, or None."""
+        return self._by_input.get(formatted_input)
+
+    def put(self, formatted_input: str, item: LabeledItem | None) -> LabeledItem | None:
+        """Set (or with None remove) the gold item for an input; returns the one it replaced."""
+        previous = self._by_input.pop(formatted_input, None)
+        if item is not None:
+            self._by_input[formatted_input] = item
+        self.version += 1
+        return previous
+
+
+@dataclass(frozen=True)
+class _Approval:
+    """What undo needs: the append's receipt, where it happened, the approved values, the gold it replaced."""
+
+    receipt: Appended
+    index: int
+    draft: dict[str, Any]
+    replaced: LabeledItem | None
+
+
+class ReviewSession:
+    """Navigation, drafts, approvals and resume for one source; items may arrive in chunks while loading."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: ReviewSource,
+        gold: GoldBook,
+        reviewer: str,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self.store = store
+        self.schema = store.schema
+        self.source = source
+        self.gold = gold
+        self.reviewer = reviewer
+        self.items: list[LabeledItem] = []
+        self.position = 0
+        self.filter = Filter.ALL
+        self.approved = 0
+        """Approvals made (and not undone) in this session."""
+        self.ready = False
+        """True once the item to show first is known (the resume target arrived, or loading finished)."""
+        self.loading = True
+        self._checkpoint = checkpoint
+        self._drafts: dict[int, dict[str, Any]] = {}
+        self._undo: list[_Approval] = []
+        self._key_counts: Counter[str] = Counter()
+        self._pending = 0
+        self._pending_version = gold.version
+
+    # Loading and resume
+
+    def extend(self, items: Iterable[LabeledItem]) -> bool:
+        """Add items read from the source; True when this made the session ready to show its first item."""
+        start = len(self.items)
+        for item in items:
+            self.items.append(item)
+            self._key_counts[item.formatted_input] += 1
+            self._pending += item.formatted_input not in self.gold
+        if self.ready:
+            return False
+        self.ready = self._resume(start)
+        return self.ready
+
+    def finish_loading(self) -> bool:
+        """Mark the source fully read; True when this made the session ready."""
+        self.loading = False
+        if self.ready:
+            return False
+        self._resume(len(self.items), finished=True)
+        self.ready = True
+        return True
+
+    def _resume(self, start: int, *, finished: bool = False) -> bool:
+        """Place the position from the checkpoint if the new items (from `start`) allow it."""
+        checkpoint = self._checkpoint
+        if checkpoint is None:
+            return bool(self.items) or finished
+        if checkpoint.formatted_input is not None:
+            for index in range(start, len(self.items)):
+                if self.items[index].formatted_input == checkpoint.formatted_input:
+                    self.position = index
+                    return True
+            if finished:
+                self.position = self._find(0, 1, Filter.NOT_IN_GOLD) or 0
+            return finished
+        if checkpoint.index < len(self.items):
+            self.position = checkpoint.index
+            return True
+        if finished:
+            self.position = max(len(self.items) - 1, 0)
+        return finished
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Where to resume next time, or None while there is no item to point at."""
+        if not self.ready or not self.items:
+            return None
+        return Checkpoint(self.position, self.items[self.position].formatted_input)
+
+    # The current item
+
+    @property
+    def empty(self) -> bool:
+        """No item to review (the file is missing, empty or all lines were unusable)."""
+        return not self.items
+
+    @property
+    def current(self) -> LabeledItem:
+        """The item under review."""
+        return self.items[self.position]
+
+    @property
+    def gold_item(self) -> LabeledItem | None:
+        """The current item's gold entry, if it has one."""
+        return self.gold.get(self.current.formatted_input)
+
+    @property
+    def proposal(self) -> dict[str, Any]:
+        """What the source proposed for the current item: its label, or nothing for a failed prediction."""
+        return dict(self.current.label or {})
+
+    @property
+    def draft(self) -> dict[str, Any]:
+        """The values approve would write: the reviewer's edits, else gold, else the proposal."""
+        return dict(self._drafts.get(self.position) or self._initial_draft())
+
+    def _initial_draft(self) -> dict[str, Any]:
+        gold = self.gold_item
+        if gold is not None and gold.label is not None:
+            return dict(gold.label)
+        if self.current.label is not None:
+            return dict(self.current.label)
+        blank = {"bool": False, "enum": None, "text": ""}
+        return {f.name: blank[f.kind] for f in self.schema.fields}
+
+    @property
+    def edited(self) -> bool:
+        """Whether the reviewer has unapproved edits on the current item."""
+        return self.position in self._drafts
+
+    def changed(self) -> list[str]:
+        """Fields whose draft value differs from the proposal, in schema order."""
+        return self.schema.changed_fields(self.proposal, self.draft)
+
+    def unset(self) -> list[str]:
+        """Fields that still need a value before the current item can be approved."""
+        return [name for name, value in self.draft.items() if value is None]
+
+    # Editing the draft
+
+    def toggle(self, name: str) -> None:
+        """Flip a boolean field."""
+        self.set_value(name, not self.draft[name])
+
+    def cycle(self, name: str) -> None:
+        """Move an enum field to its next value (from unset, to the first)."""
+        values = self.schema.field(name).values
+        value = self.draft[name]
+        self.set_value(name, values[0] if value is None else values[(values.index(value) + 1) % len(values)])
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Set one field of the draft; the value must suit the field's kind."""
+        field = self.schema.field(name)
+        valid = {"bool": isinstance(value, bool), "enum": value in field.values, "text": isinstance(value, str)}
+        if not valid[field.kind]:
+            raise ValueError(f"{value!r} is not a value of {name}")
+        draft = self.draft
+        if draft[name] == value:
+            return
+        draft[name] = value
+        self._drafts[self.position] = draft
+
+    # Approve and undo
+
+    def approve(self) -> Appended:
+        """Write the draft to gold with its provenance, remember it for undo, and move on.
+
+        The append is fsynced before this returns, so whatever the screen shows next is already on disk.
+        """
+        unset = self.unset()
+        if unset:
+            titles = ", ".join(self.schema.field(name).title for name in unset)
+            raise ReviewError(f"choose a value for {titles} before approving this item")
+        item, draft, proposal = self.current, self.draft, self.proposal
+        provenance: dict[str, Any] = {
+            "origin": self.source.name,
+            "proposed": proposal,
+            "changed": self.schema.changed_fields(proposal, draft),
+            "reviewer": self.reviewer,
+            "reviewed_at": now_iso(),
+        }
+        if self.source.copies_model:
+            provenance["model"] = item.record.get("model")
+            provenance["model_digest"] = item.record.get("model_digest")
+        record = flat_record(self.schema, item.formatted_input, draft, **provenance)
+        receipt = self.store.approve(record)
+        replaced = self._set_gold(item.formatted_input, LabeledItem(item.formatted_input, draft, record, 0))
+        self._undo.append(_Approval(receipt, self.position, draft, replaced))
+        self._drafts.pop(self.position, None)
+        self.approved += 1
+        self.next()
+        return receipt
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether an approval of this session can be taken back."""
+        return bool(self._undo)
+
+    def undo(self) -> None:
+        """Take the last approval out of the gold file and return to that item with its values as a draft."""
+        if not self._undo:
+            raise ReviewError("nothing to undo in this tab")
+        entry = self._undo.pop()
+        if not self.store.undo(entry.receipt):
+            raise ReviewError("the last approval is no longer in goldstandard.jsonl (compacted or edited); nothing undone")
+        self._set_gold(self.items[entry.index].formatted_input, entry.replaced)
+        self.approved -= 1
+        self.position = entry.index
+        self._drafts[entry.index] = entry.draft
+
+    def _set_gold(self, formatted_input: str, item: LabeledItem | None) -> LabeledItem | None:
+        """Change the shared gold, keeping the not-in-gold count current when no other tab changed it."""
+        in_sync = self._pending_version == self.gold.version
+        replaced = self.gold.put(formatted_input, item)
+        if in_sync:
+            self._pending += self._key_counts[formatted_input] * ((replaced is not None) - (item is not None))
+            self._pending_version = self.gold.version
+        return replaced
+
+    # Navigation
+
+    def matches(self, index: int, filter_: Filter | None = None) -> bool:
+        """Whether an item passes a filter (the session's own by default)."""
+        filter_ = filter_ or self.filter
+        if filter_ is Filter.ALL:
+            return True
+        item = self.items[index]
+        gold = self.gold.get(item.formatted_input)
+        if filter_ is Filter.NOT_IN_GOLD:
+            return gold is None
+        if gold is None:
+            return False
+        if filter_ is Filter.IN_GOLD:
+            return True
+        if item.label is None or gold.label is None:
+            return True
+        return any(item.label[f.name] != gold.label[f.name] for f in self.schema.signals)
+
+    def _find(self, start: int, step: int, filter_: Filter | None = None) -> int | None:
+        """The first index from `start` (inclusive) in direction `step` that passes the filter."""
+        index = start
+        while 0 <= index < len(self.items):
+            if self.matches(index, filter_):
+                return index
+            index += step
+        return None
+
+    def _move_to(self, index: int | None) -> bool:
+        if index is None:
+            return False
+        self.position = index
+        return True
+
+    def next(self) -> bool:
+        """Go to the next item passing the filter; False at the end."""
+        return self._move_to(self._find(self.position + 1, 1))
+
+    def previous(self) -> bool:
+        """Go to the previous item passing the filter; False at the start."""
+        return self._move_to(self._find(self.position - 1, -1))
+
+    def skip(self) -> bool:
+        """Drop the unapproved edits of this item and go on to the next one."""
+        self._drafts.pop(self.position, None)
+        return self.next()
+
+    def next_not_in_gold(self) -> bool:
+        """Go to the next item not yet in gold, wrapping round to the start; False when every item is in gold."""
+        found = self._find(self.position + 1, 1, Filter.NOT_IN_GOLD)
+        if found is None:
+            found = self._find(0, 1, Filter.NOT_IN_GOLD)
+        return found != self.position and self._move_to(found)
+
+    def count(self, filter_: Filter) -> int:
+        """How many items pass a filter."""
+        return sum(1 for index in range(len(self.items)) if self.matches(index, filter_))
+
+    def set_filter(self, filter_: Filter) -> int:
+        """Switch filters, landing on the nearest passing item; returns how many items pass."""
+        self.filter = filter_
+        if self.items and not self.matches(self.position):
+            forward = self._find(self.position, 1)
+            self._move_to(forward if forward is not None else self._find(self.position, -1))
+        return self.count(filter_)
+
+    def cycle_filter(self) -> int:
+        """Switch to the next filter; returns how many items pass it."""
+        return self.set_filter(self.filter.following())
+
+    # Counters
+
+    @property
+    def pending(self) -> int:
+        """Items not yet in gold (recounted when another tab changed gold)."""
+        if self._pending_version != self.gold.version:
+            self._pending = sum(n for key, n in self._key_counts.items() if key not in self.gold)
+            self._pending_version = self.gold.version
+        return self._pending
+
+    def counter_text(self) -> str:
+        """Position and progress, e.g. "37/200 · 12 approved this session · 150 not in gold"."""
+        if not self.items:
+            return "no items"
+        return (
+            f"{self.position + 1}/{len(self.items)} · {self.approved} approved this session"
+            f" · {self.pending} not in gold"
+        )
+
+
+def summarize_problems(problems: Sequence[LineProblem], shown: int = 5) -> str | None:
+    """One line saying how many lines of a file were skipped and where, or None when there were none."""
+    if not problems:
+        return None
+    lines = ", ".join(str(p.line) for p in problems[:shown]) + (", …" if len(problems) > shown else "")
+    plural = "s" if len(problems) > 1 else ""
+    return (
+        f"{problems[0].path.name}: {len(problems)} unreadable line{plural} skipped (line{plural} {lines});"
+        " `hcap check` says why"
+    )

@@ -1,0 +1,62 @@
+"""The review app and the factory that both the command line and the tests build it with."""
+
+from __future__ import annotations
+
+import getpass
+
+from textual.app import App
+from textual.binding import Binding
+from textual.widgets import TextArea
+
+from hcap_tui.config import Project
+from hcap_tui.tui.bindings import NAVIGATION_BINDINGS, field_bindings, help_rows
+from hcap_tui.tui.screens.help import HelpScreen
+from hcap_tui.tui.screens.review import ReviewScreen
+
+
+class ReviewApp(App[None]):
+    """Keyboard-first review of teacher labels and model predictions into the gold standard."""
+
+    TITLE = "hcap review"
+    ENABLE_COMMAND_PALETTE = False  # the footer's room goes to review keys
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, project: Project, reviewer: str) -> None:
+        super().__init__()
+        self.project = project
+        self.reviewer = reviewer
+        self.review_screen = ReviewScreen(project, reviewer)
+
+    def get_default_screen(self) -> ReviewScreen:
+        """Start on the tabbed review screen."""
+        return self.review_screen
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`q` and `?` type into a text area rather than quitting or opening help."""
+        if action in ("quit", "help") and isinstance(self.focused, TextArea):
+            return False
+        return True
+
+    def action_help(self) -> None:
+        """Open the list of every key."""
+        bindings = [
+            NAVIGATION_BINDINGS[0],
+            *field_bindings(self.project.schema),
+            *NAVIGATION_BINDINGS[1:],
+            *ReviewScreen.BINDINGS,
+            *self.BINDINGS,
+        ]
+        self.push_screen(HelpScreen(help_rows(bindings, self.get_key_display)))
+
+    async def action_quit(self) -> None:
+        """Save every tab's position, then leave (unapproved edits are not kept)."""
+        self.review_screen.save_checkpoints()
+        self.exit()
+
+
+def create_app(project: Project, *, reviewer: str | None = None) -> ReviewApp:
+    """The review app for a project; the reviewer defaults to the login name."""
+    return ReviewApp(project, reviewer or getpass.getuser())

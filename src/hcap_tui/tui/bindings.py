@@ -1,0 +1,84 @@
+"""The review keys, derived from the label schema, and the rows of the help screen that lists them.
+
+Booleans get the digits 1..9 in schema order; each enum gets the first letter of its name that no
+other key uses (r for race_strength), which cycles it, and the same letter in upper case, which opens
+a picker. Nothing here names a schema field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from textual.binding import Binding
+
+from hcap_tui.schema import LabelSchema
+
+# Keys the review pane, screen and app use for everything other than schema fields.
+NAVIGATION_BINDINGS = [
+    Binding("enter", "approve", "Approve", priority=True),
+    Binding("s", "skip", "Skip"),
+    Binding("u", "undo", "Undo"),
+    Binding("f", "cycle_filter", "Filter"),
+    Binding("e", "edit_text", "Reasoning"),
+    Binding("escape", "leave_editing", "Done", key_display="esc"),
+    Binding("left,p", "previous", "Previous item", show=False),
+    Binding("right,n", "next", "Next item", show=False),
+    Binding("g", "next_pending", "Next item not in gold", show=False),
+    Binding("up", "scroll_race(-1)", "Scroll race comment up", show=False),
+    Binding("down", "scroll_race(1)", "Scroll race comment down", show=False),
+    Binding("pageup", "scroll_race(-5)", "Page race comment up", show=False),
+    Binding("pagedown", "scroll_race(5)", "Page race comment down", show=False),
+]
+RESERVED_KEYS = frozenset("spnguefqt")
+
+
+def field_keys(schema: LabelSchema) -> dict[str, str]:
+    """The key of each boolean and enum field that can have one (digits run out after 9)."""
+    keys: dict[str, str] = {}
+    for number, field in enumerate(schema.booleans[:9], start=1):
+        keys[field.name] = str(number)
+    taken = set(RESERVED_KEYS)
+    for field in schema.enums:
+        letter = next((c for c in field.name.lower() if c.isalpha() and c not in taken), None)
+        if letter is not None:
+            taken.add(letter)
+            keys[field.name] = letter
+    return keys
+
+
+def field_bindings(schema: LabelSchema) -> list[Binding]:
+    """Parameterised bindings for the schema's fields: toggle each boolean, cycle or pick each enum."""
+    keys = field_keys(schema)
+    bindings = [
+        Binding(keys[f.name], f"toggle_field('{f.name}')", f"Toggle {f.title}", show=False)
+        for f in schema.booleans
+        if f.name in keys
+    ]
+    for f in schema.enums:
+        if f.name in keys:
+            key = keys[f.name]
+            bindings.append(Binding(key, f"cycle_field('{f.name}')", f"Cycle {f.title}", show=False))
+            bindings.append(
+                Binding(
+                    f"{key.upper()},shift+{key}",
+                    f"pick_field('{f.name}')",
+                    f"Choose {f.title}",
+                    show=False,
+                    key_display=key.upper(),
+                )
+            )
+    return bindings
+
+
+def help_rows(bindings: Iterable[Binding], key_display: Callable[[Binding], str]) -> list[tuple[str, str]]:
+    """(keys, description) per binding, alternative keys joined, in the order given, duplicates dropped."""
+    rows: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for binding in bindings:
+        if not binding.description or binding.action in seen:
+            continue
+        seen.add(binding.action)
+        keys = [key.strip() for key in binding.key.split(",")]
+        shown = binding.key_display or " / ".join(key_display(Binding(key, binding.action)) for key in keys)
+        rows.append((shown, binding.description))
+    return rows

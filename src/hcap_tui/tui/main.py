@@ -1,0 +1,51 @@
+"""`hcap-tui`: the console script that opens the review app (`hcap-tui review [--data-dir D]`).
+
+The data folder is checked before the app starts, so a wrong folder is one `error:` line and exit 1,
+not a half-drawn screen.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from hcap_tui.cli.app import DataDirOption, guarded
+from hcap_tui.config import open_project
+from hcap_tui.errors import DataError
+
+cli = typer.Typer(
+    name="hcap-tui",
+    help="Review teacher labels and model predictions into the gold standard, from the keyboard.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@cli.callback()
+def _group() -> None:
+    """Keep `review` a subcommand even while it is the only one."""
+
+
+@cli.command()
+@guarded
+def review(data_dir: DataDirOption = None) -> None:
+    """Open the review app on a data folder: Gemini Review and Model Predictions tabs."""
+    launch(data_dir)
+
+
+def launch(data_dir: Path | None) -> None:
+    """Check the data folder, then run the review app until the reviewer quits."""
+    from hcap_tui.tui.app import create_app
+
+    project = open_project(data_dir)
+    if not os.access(project.paths.root, os.R_OK | os.W_OK | os.X_OK):
+        raise DataError(f"data folder {project.paths.root} is not readable and writable: check its permissions")
+    create_app(project).run()
+
+
+def main() -> None:
+    """Console-script entry point for `hcap-tui`."""
+    cli()

@@ -1,0 +1,97 @@
+"""The main screen: one tab per review source, all sharing the gold standard, which is read once.
+
+Tabs are built from `SOURCES`; another kind of tab (statistics, say) is one more `TabPane` in
+`compose` and can take the shared `GoldBook` in `_gold_loaded` the way the review panes do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane, Tabs
+from textual.worker import Worker, WorkerState
+
+from hcap_tui.config import Project
+from hcap_tui.errors import HcapError
+from hcap_tui.review_session import SOURCES, GoldBook, summarize_problems
+from hcap_tui.store import GoldIndex, Store
+from hcap_tui.tui.widgets.review_pane import ReviewPane
+
+
+class ReviewScreen(Screen):
+    """Tabs "Gemini Review" and "Model Predictions", the footer, and the shared gold."""
+
+    BINDINGS = [Binding("t", "next_tab", "Next tab", show=False)]
+
+    @dataclass
+    class GoldLoaded(Message):
+        """Gold was read; every tab can start."""
+
+        index: GoldIndex
+
+    def __init__(self, project: Project, reviewer: str) -> None:
+        super().__init__()
+        self.project = project
+        self.reviewer = reviewer
+        self.gold: GoldBook | None = None
+
+    def compose(self) -> ComposeResult:
+        pane_class = ReviewPane.for_schema(self.project.schema)
+        with TabbedContent(id="tabs"):
+            for source in SOURCES:
+                with TabPane(source.title, id=f"tab-{source.name}"):
+                    yield pane_class(self.project, source, self.reviewer, id=f"review-{source.name}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Keys switch tabs (t); keeping the tab strip out of the focus chain keeps review keys live.
+        self.query_one(Tabs).can_focus = False
+        self._load_gold()
+
+    @property
+    def panes(self) -> list[ReviewPane]:
+        """The review panes, one per source."""
+        return list(self.query(ReviewPane))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gold")
+    def _load_gold(self) -> None:
+        self.post_message(self.GoldLoaded(Store(self.project.paths, self.project.schema).gold()))
+
+    @on(GoldLoaded)
+    def _gold_loaded(self, message: GoldLoaded) -> None:
+        summary = summarize_problems(message.index.loaded.problems)
+        if summary:
+            self.notify(summary, title="Some gold lines were skipped", severity="warning", timeout=10)
+        self.gold = GoldBook(message.index)
+        for pane in self.panes:
+            pane.start(self.gold)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Unreadable gold: every tab says why, since nothing can be reviewed against it."""
+        if event.state is WorkerState.ERROR and event.worker.group == "gold":
+            error = event.worker.error
+            problem = str(error) if isinstance(error, HcapError) else f"cannot read gold: {error!r}"
+            for pane in self.panes:
+                pane.show_problem(problem)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.query(ReviewPane).first() if event.pane.query(ReviewPane) else None
+        if pane is not None:
+            pane.focus()
+
+    def action_next_tab(self) -> None:
+        """Switch to the next tab."""
+        tabs = self.query_one(TabbedContent)
+        ids = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        tabs.active = ids[(ids.index(tabs.active) + 1) % len(ids)]
+
+    def save_checkpoints(self) -> None:
+        """Save every tab's position (on quit)."""
+        for pane in self.panes:
+            pane.save_checkpoint()

@@ -1,0 +1,135 @@
+"""One control per label signal, generated from the schema: a checkbox per boolean, a compact select per enum.
+
+Each control shows its key and the reviewer's value; when that differs from what the source proposed,
+a "was ..." marker says what the proposal was, so corrections are visible before approving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Checkbox, Label, Select
+
+from hcap_tui.schema import LabelSchema, SchemaField
+
+CHANGED_STYLE = "italic $text-warning"
+
+
+def _shown(value: Any) -> str:
+    """A field value as the controls print it."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    return str(value)
+
+
+class FieldControls(Vertical):
+    """Checkboxes and selects for the schema's signals; posts `Edited` when the reviewer changes one."""
+
+    DEFAULT_CSS = """
+    FieldControls {
+        height: auto;
+        padding: 0 1;
+        #booleans { grid-size: 2; grid-gutter: 0 2; height: auto; grid-rows: 1; }
+        Checkbox, Checkbox:focus {
+            border: none;
+            padding: 0;
+            height: 1;
+            width: 1fr;
+            background: transparent;
+        }
+        .enum-row { height: 1; }
+        .enum-row Label { width: auto; padding: 0 1 0 0; }
+        .enum-row Select { width: 24; }
+        .enum-row .was { padding: 0 0 0 1; }
+    }
+    """
+
+    @dataclass
+    class Edited(Message):
+        """The reviewer set a field through its control."""
+
+        name: str
+        value: Any
+
+    def __init__(self, schema: LabelSchema, keys: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.schema = schema
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        with Grid(id="booleans"):
+            for field in self.schema.booleans:
+                yield Checkbox(self._label(field, None), id=f"field-{field.name}", compact=True)
+        for field in self.schema.enums:
+            with Horizontal(classes="enum-row"):
+                yield Label(self._label(field, None))
+                yield Select(
+                    [(value, value) for value in field.values],
+                    id=f"field-{field.name}",
+                    compact=True,
+                    prompt="choose…",
+                )
+                yield Label(id=f"was-{field.name}", classes="was")
+
+    def _label(self, field: SchemaField, was: Content | None) -> Content:
+        """A control's label: its key, its title and, when changed, what was proposed."""
+        key = self.keys.get(field.name)
+        parts: list[Any] = [(f"{key} ", "bold")] if key else []
+        parts.append(field.title)
+        if was is not None:
+            parts.append(("  ", ""))
+            parts.append(was)
+        return Content.assemble(*parts)
+
+    def show(self, draft: dict[str, Any], proposal: dict[str, Any]) -> None:
+        """Set every control to the draft, marking fields whose value differs from the proposal."""
+        for field in self.schema.booleans:
+            box = self.query_one(f"#field-{field.name}", Checkbox)
+            with box.prevent(Checkbox.Changed):
+                box.value = bool(draft[field.name])
+            box.label = self._label(field, self._was(field, draft, proposal))
+        for field in self.schema.enums:
+            select = self.query_one(f"#field-{field.name}", Select)
+            with select.prevent(Select.Changed):
+                if draft[field.name] is None:
+                    select.clear()
+                else:
+                    select.value = draft[field.name]
+            was = self._was(field, draft, proposal)
+            self.query_one(f"#was-{field.name}", Label).update(was or "")
+
+    @staticmethod
+    def _was(field: SchemaField, draft: dict[str, Any], proposal: dict[str, Any]) -> Content | None:
+        """The marker for a field changed from its proposal, or None."""
+        if field.name not in proposal or proposal[field.name] == draft[field.name]:
+            return None
+        return Content.styled(f"was {_shown(proposal[field.name])}", CHANGED_STYLE)
+
+    def pick(self, name: str) -> None:
+        """Focus an enum's select and open its list, to set the value directly."""
+        select = self.query_one(f"#field-{name}", Select)
+        select.focus()
+        select.action_show_overlay()
+
+    @on(Checkbox.Changed)
+    def _checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self.post_message(self.Edited(self._field_name(event.checkbox.id), event.value))
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value is not Select.NULL:
+            self.post_message(self.Edited(self._field_name(event.select.id), event.value))
+
+    @staticmethod
+    def _field_name(control_id: str | None) -> str:
+        return (control_id or "").removeprefix("field-")

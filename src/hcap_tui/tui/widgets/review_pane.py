@@ -1,0 +1,386 @@
+"""The review pane: one source's items, their controls and status, driven by a `ReviewSession`.
+
+The same pane is mounted once per source. It reads its file in a thread worker that only posts
+messages; the handlers feed the session on the main thread and show the first item as soon as the
+resume target has arrived, while the rest of the file keeps loading. Keys become session calls;
+approvals are on disk (fsynced by the store) before the next item is drawn, and the checkpoint is
+saved after every move.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import ContentSwitcher, Select, TextArea
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from hcap_tui.config import Project
+from hcap_tui.errors import DataError, HcapError
+from hcap_tui.jsonl import LineProblem
+from hcap_tui.review_session import GoldBook, ReviewSession, ReviewSource, summarize_problems
+from hcap_tui.schema import LabelSchema
+from hcap_tui.store import Checkpoint, LabeledItem, Store
+from hcap_tui.tui.bindings import NAVIGATION_BINDINGS, field_bindings, field_keys
+from hcap_tui.tui.widgets.field_controls import FieldControls
+from hcap_tui.tui.widgets.item_view import ItemView
+from hcap_tui.tui.widgets.placeholders import EmptyState, LoadProgress
+from hcap_tui.tui.widgets.status_line import StatusLine
+
+FIRST_CHUNK = 50  # small, so the first item shows while the rest of a big file loads
+CHUNK = 5000
+# Actions that need an item on screen and the keyboard not taken by a text area or a select.
+ITEM_ACTIONS = frozenset(
+    {"approve", "skip", "undo", "cycle_filter", "edit_text", "previous", "next", "next_pending", "scroll_race"}
+    | {"toggle_field", "cycle_field", "pick_field"}
+)
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a file, for sizing the progress bar before the slow parse starts."""
+    with path.open("rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+
+
+class ReviewPane(Vertical, can_focus=True):
+    """Review of one source: loading progress, an empty state, or the item with its controls and status."""
+
+    DEFAULT_CSS = """
+    ReviewPane {
+        height: 1fr;
+        ContentSwitcher, #review { height: 1fr; }
+        TextArea.text-field {
+            height: 4;
+            border: none;
+            border-top: solid $primary;
+            border-title-align: left;
+            padding: 0 1;
+        }
+        TextArea.text-field:focus { height: 9; border: none; border-top: solid $accent; }
+    }
+    """
+    BINDINGS = NAVIGATION_BINDINGS
+
+    @dataclass
+    class Started(Message):
+        """The loader found the file and the checkpoint; `notice` says why the checkpoint was ignored."""
+
+        checkpoint: Checkpoint | None
+        total_lines: int
+        notice: str | None
+
+    @dataclass
+    class Chunk(Message):
+        """Items read so far, in file order."""
+
+        items: list[LabeledItem]
+        lines_read: int
+
+    @dataclass
+    class Finished(Message):
+        """The whole file is read; `problems` are the lines that were skipped."""
+
+        problems: list[LineProblem]
+
+    class Missing(Message):
+        """The source file does not exist."""
+
+    def __init__(self, project: Project, source: ReviewSource, reviewer: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store = Store(project.paths, project.schema)
+        self.schema = project.schema
+        self.source = source
+        self.reviewer = reviewer
+        self.session: ReviewSession | None = None
+        self.gold: GoldBook | None = None
+        self._total_lines = 1
+        self._progress = ""
+        self._outcome = ""
+
+    @classmethod
+    @functools.cache
+    def for_schema(cls, schema: LabelSchema) -> type[ReviewPane]:
+        """The pane class whose bindings include the schema's field keys (toggle, cycle, pick)."""
+        return type(cls.__name__, (cls,), {"BINDINGS": field_bindings(schema), "__doc__": cls.__doc__})
+
+    def compose(self) -> ComposeResult:
+        with ContentSwitcher(initial="loading"):
+            yield LoadProgress(id="loading")
+            yield EmptyState(id="empty")
+            with Vertical(id="review"):
+                yield ItemView()
+                yield FieldControls(self.schema, field_keys(self.schema))
+                for field in self.schema.texts:
+                    area = TextArea(id=f"field-{field.name}", classes="text-field")
+                    area.border_title = f"{field.title} · e to edit, esc when done"
+                    yield area
+                yield StatusLine()
+
+    # Loading
+
+    def start(self, gold: GoldBook) -> None:
+        """Begin reading the source, now that gold (which every item is checked against) is known."""
+        self.gold = gold
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self) -> None:
+        path = self.source.path(self.store.paths)
+        if not path.is_file():
+            self.post_message(self.Missing())
+            return
+        try:
+            checkpoint, notice = self.store.read_checkpoint(self.source.name), None
+        except DataError as exc:
+            checkpoint, notice = None, str(exc)
+        total = count_lines(path)
+        self.post_message(self.Started(checkpoint, total, notice))
+        worker = get_current_worker()
+        batch: list[LabeledItem] = []
+        problems: list[LineProblem] = []
+        size = FIRST_CHUNK
+        for entry in self.store.scan(path):
+            if worker.is_cancelled:
+                return
+            if isinstance(entry, LineProblem):
+                problems.append(entry)
+                continue
+            batch.append(entry)
+            if len(batch) >= size:
+                self.post_message(self.Chunk(batch, entry.line))
+                batch, size = [], CHUNK
+        self.post_message(self.Chunk(batch, total))
+        self.post_message(self.Finished(problems))
+
+    @on(Started)
+    def _started(self, message: Started) -> None:
+        assert self.gold is not None
+        self.session = ReviewSession(self.store, self.source, self.gold, self.reviewer, message.checkpoint)
+        self._total_lines = max(message.total_lines, 1)
+        if message.notice:
+            self.notify(message.notice, severity="warning")
+        self.query_one(LoadProgress).reading(self.source.path(self.store.paths).name, message.total_lines)
+
+    @on(Chunk)
+    def _chunk(self, message: Chunk) -> None:
+        assert self.session is not None
+        self.query_one(LoadProgress).advance_to(message.lines_read)
+        self._progress = f"loading {100 * message.lines_read // self._total_lines}%"
+        if self.session.extend(message.items):
+            self._show_review()
+        elif self.session.ready:
+            self._draw_status()
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        assert self.session is not None
+        self._progress = ""
+        became_ready = self.session.finish_loading()
+        summary = summarize_problems(message.problems)
+        if summary:
+            self.notify(summary, title="Some lines were skipped", severity="warning", timeout=10)
+        name = self.source.path(self.store.paths).name
+        if self.session.empty:
+            self._show_empty(f"{name} has no usable items.", self.source.fill_command)
+        elif became_ready:
+            self._show_review()
+        else:
+            self._draw_status()
+
+    @on(Missing)
+    def _missing(self) -> None:
+        self._show_empty(f"{self.source.path(self.store.paths).name} does not exist yet.", self.source.fill_command)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A loader that failed (unreadable file) leaves the tab explaining why instead of crashing."""
+        if event.state is WorkerState.ERROR and event.worker.group == "load":
+            error = event.worker.error
+            self.show_problem(str(error) if isinstance(error, HcapError) else f"cannot load: {error!r}")
+
+    def show_problem(self, problem: str) -> None:
+        """Give up on this tab with a reason (also used when gold itself cannot be read)."""
+        self._show_empty(problem, None)
+        self.notify(problem, severity="error", timeout=10)
+
+    def _show_empty(self, problem: str, command: str | None) -> None:
+        self.query_one(EmptyState).explain(problem, command)
+        self.query_one(ContentSwitcher).current = "empty"
+        self.refresh_bindings()
+
+    def _show_review(self) -> None:
+        self.query_one(ContentSwitcher).current = "review"
+        self._draw()
+        self.refresh_bindings()
+
+    # Rendering
+
+    def _draw(self) -> None:
+        """Draw the current item, its controls and text fields, and the status line from the session."""
+        session = self.session
+        assert session is not None
+        item, gold = session.current, session.gold_item
+        gold_note = None
+        if gold is not None:
+            who = ", ".join(str(gold.record[k]) for k in ("reviewer", "reviewed_at") if gold.record.get(k))
+            gold_note = f"in gold ({who})" if who else "in gold"
+        failure = str(item.record.get("error") or "no label") if item.failed else None
+        self.query_one(ItemView).show(item.formatted_input, gold_note=gold_note, failure=failure)
+        draft = session.draft
+        self.query_one(FieldControls).show(draft, session.proposal)
+        for field in self.schema.texts:
+            area = self.query_one(f"#field-{field.name}", TextArea)
+            if area.text != draft[field.name]:
+                with area.prevent(TextArea.Changed):
+                    area.load_text(draft[field.name])
+        self._draw_status()
+
+    def _draw_status(self) -> None:
+        session = self.session
+        assert session is not None
+        self.query_one(StatusLine).show(
+            session.counter_text(),
+            filter_name=session.filter.value,
+            in_gold=session.gold_item is not None,
+            loading=self._progress,
+            outcome=self._outcome,
+        )
+
+    def _after(self, outcome: str, *, moved: bool = True) -> None:
+        """Finish a key: save the position when it moved, redraw, and refresh which keys apply."""
+        self._outcome = outcome
+        if moved:
+            self.save_checkpoint()
+        self._draw()
+        self.refresh_bindings()
+
+    def save_checkpoint(self) -> None:
+        """Save where this tab is, atomically; a failure is a notification, never a crash."""
+        checkpoint = self.session.checkpoint() if self.session else None
+        if checkpoint is None:
+            return
+        try:
+            self.store.write_checkpoint(self.source.name, checkpoint)
+        except DataError as exc:
+            self.notify(str(exc), severity="error")
+
+    # Keys
+
+    def _editing(self) -> bool:
+        """Whether the keyboard belongs to a text area or an open select rather than to the pane."""
+        focused = self.app.focused
+        return focused is not None and any(isinstance(node, (TextArea, Select)) for node in focused.ancestors_with_self)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide item keys until there is an item and while typing; dim undo when there is nothing to undo."""
+        if action == "leave_editing":
+            focused = self.app.focused
+            return focused is not None and focused is not self and self in focused.ancestors
+        if action in ITEM_ACTIONS:
+            if self.session is None or not self.session.ready or self.session.empty or self._editing():
+                return False
+            if action == "undo" and not self.session.can_undo:
+                return None
+        return True
+
+    def action_approve(self) -> None:
+        """Save the draft to gold and move on (Enter, even from a checkbox)."""
+        session = self.session
+        assert session is not None
+        before = session.position
+        try:
+            session.approve()
+        except HcapError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        last = " · that was the last item (g finds any not in gold)" if session.position == before else ""
+        self._after(f"saved ✓{last}")
+
+    def action_toggle_field(self, name: str) -> None:
+        """Flip a boolean field."""
+        assert self.session is not None
+        self.session.toggle(name)
+        self._after("", moved=False)
+
+    def action_cycle_field(self, name: str) -> None:
+        """Move an enum field to its next value."""
+        assert self.session is not None
+        self.session.cycle(name)
+        self._after("", moved=False)
+
+    def action_pick_field(self, name: str) -> None:
+        """Open an enum's list to choose its value directly."""
+        self.query_one(FieldControls).pick(name)
+
+    def action_skip(self) -> None:
+        """Leave this item unapproved, dropping its edits, and go to the next."""
+        assert self.session is not None
+        self._after("skipped" if self.session.skip() else "skipped · no more items this way")
+
+    def action_previous(self) -> None:
+        """Go to the previous item (in the current filter)."""
+        assert self.session is not None
+        self._after("" if self.session.previous() else "this is the first item")
+
+    def action_next(self) -> None:
+        """Go to the next item (in the current filter)."""
+        assert self.session is not None
+        self._after("" if self.session.next() else "this is the last item")
+
+    def action_next_pending(self) -> None:
+        """Jump to the next item not yet in gold."""
+        assert self.session is not None
+        self._after("" if self.session.next_not_in_gold() else "no other item is waiting: all in gold")
+
+    def action_undo(self) -> None:
+        """Take the last approval of this tab back out of gold and return to it."""
+        assert self.session is not None
+        try:
+            self.session.undo()
+        except HcapError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._after("approval undone")
+
+    def action_cycle_filter(self) -> None:
+        """Switch between all / not in gold / in gold / disagrees with gold."""
+        assert self.session is not None
+        matching = self.session.cycle_filter()
+        self._after(f"{matching} item{'s' if matching != 1 else ''} {self.session.filter.value}")
+
+    def action_edit_text(self) -> None:
+        """Focus the first free-text field (the reasoning)."""
+        area = self.query(".text-field").first(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    def action_leave_editing(self) -> None:
+        """Give the keyboard back to the pane."""
+        self.focus()
+
+    def action_scroll_race(self, lines: int) -> None:
+        """Scroll the race comment."""
+        self.query_one(ItemView).scroll_race(lines)
+
+    # Edits made through the controls
+
+    @on(FieldControls.Edited)
+    def _field_edited(self, event: FieldControls.Edited) -> None:
+        assert self.session is not None
+        self.session.set_value(event.name, event.value)
+        if self._editing():
+            self.focus()  # a value was chosen from a select: Enter approves again
+        self._after("", moved=False)
+
+    @on(TextArea.Changed, ".text-field")
+    def _text_edited(self, event: TextArea.Changed) -> None:
+        if self.session is None or self.session.empty:
+            return
+        self.session.set_value((event.text_area.id or "").removeprefix("field-"), event.text_area.text)
+        self.query_one(FieldControls).show(self.session.draft, self.session.proposal)
+        self._draw_status()

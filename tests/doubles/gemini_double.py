@@ -1,0 +1,261 @@
+"""A faithful Gemini API for tests: a real HTTP server on a loopback port, driven by the real google-genai SDK.
+
+It answers `POST /{version}/models/{model}:generateContent` (the SDK uses v1 or v1beta depending on its
+version) with the documented body (candidates, usageMetadata, modelVersion), checks the
+`x-goog-api-key` header as Google does (403 when missing, 400 API_KEY_INVALID when wrong), and plays
+scripted replies: a valid label derived from the request's `responseSchema`, any text, or google.rpc
+error bodies such as 429 RESOURCE_EXHAUSTED with a RetryInfo delay and 500 INTERNAL. Point the SDK at
+it with `GOOGLE_GEMINI_BASE_URL=double.url`, or use the `gemini` fixture, which does that and sets the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+TEST_KEY = "test-gemini-key-8f2c61d0a9"
+ROUTE = re.compile(r"^/(v1[a-z0-9]*)/models/([^/:?]+):generateContent(?:\?.*)?$")
+STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
+                500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+@dataclass
+class GeminiReply:
+    """How the double answers one generateContent request."""
+
+    text: str | None = None  # the candidate's text; None → a valid label derived from the responseSchema
+    status: int = 200  # >= 400 answers a google.rpc error body
+    message: str = ""  # the error's message
+    retry_delay: str | None = None  # with 429: the RetryInfo retryDelay, e.g. "0.01s"
+    finish_reason: str = "STOP"
+    prompt_tokens: int = 400
+    completion_tokens: int = 60
+    thoughts_tokens: int = 0
+    delay: float = 0.0  # seconds before answering
+
+
+def invalid_json() -> GeminiReply:
+    """Output cut off mid-object, as a model that ran out of tokens gives."""
+    return GeminiReply(text='{"in_form": tru', finish_reason="MAX_TOKENS")
+
+
+def rate_limited(retry_delay: str | None = "0.01s") -> GeminiReply:
+    """A 429 RESOURCE_EXHAUSTED with the quota details the real API sends, and RetryInfo unless None."""
+    return GeminiReply(
+        status=429,
+        message="You exceeded your current quota, please check your plan and billing details.",
+        retry_delay=retry_delay,
+    )
+
+
+def server_error() -> GeminiReply:
+    """A 500 INTERNAL as the real API sends it."""
+    return GeminiReply(status=500, message="An internal error has occurred. Please retry or report the problem.")
+
+
+def sequence(*replies: GeminiReply) -> Callable[[dict], GeminiReply]:
+    """A reply function that answers with `replies` in turn, then with valid labels."""
+    queue = list(replies)
+    lock = threading.Lock()
+
+    def reply(_request: dict) -> GeminiReply:
+        with lock:
+            return queue.pop(0) if queue else GeminiReply()
+
+    return reply
+
+
+def label_for(prompt: str, response_schema: dict | None) -> dict[str, Any]:
+    """A deterministic label valid against a Gemini `responseSchema` (OBJECT of BOOLEAN / STRING / enum)."""
+    properties = (response_schema or {}).get("properties", {})
+    label: dict[str, Any] = {}
+    for i, (name, prop) in enumerate(properties.items()):
+        kind = str(prop.get("type", "")).upper()
+        if kind == "BOOLEAN":
+            label[name] = (len(prompt) + i) % 3 == 0
+        elif prop.get("enum"):
+            label[name] = prop["enum"][len(prompt) % len(prop["enum"])]
+        else:
+            label[name] = f"The comment reads: {prompt[:60]}"
+    return label
+
+
+def request_text(body: dict) -> str:
+    """The user turn's text of a generateContent body."""
+    return "".join(p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []))
+
+
+class GeminiDouble:
+    """A running fake Gemini API; a context manager, or call `start()` / `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = TEST_KEY,
+        models: tuple[str, ...] = ("gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro"),
+        reply: Callable[[dict], GeminiReply] | None = None,
+    ) -> None:
+        self.api_key = api_key
+        self.models = models
+        self.reply = reply or (lambda _request: GeminiReply())
+        self.requests: list[dict] = []  # {"version", "model", "headers", "body"} in arrival order
+        self.max_in_flight = 0
+        self.url = ""
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> GeminiDouble:
+        """Listen on a free loopback port and serve in a background thread."""
+        handler = type("Handler", (_Handler,), {"double": self})
+        self._server = _Server(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; delayed replies give up at once."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> GeminiDouble:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def bodies(self) -> list[dict]:
+        """The JSON bodies of the requests that reached a model, in arrival order."""
+        return [r["body"] for r in self.requests]
+
+    def generate(self, version: str, model: str, headers: dict[str, str], body: dict) -> tuple[int, dict]:
+        """generateContent: check the key and model, then answer with the reply the test chose."""
+        key = headers.get("x-goog-api-key")
+        if not key:
+            return _error(403, "Method doesn't allow unregistered callers (callers without established identity).")
+        if key != self.api_key:
+            return _error(400, "API key not valid. Please pass a valid API key.",
+                          [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                            "domain": "googleapis.com"}])
+        if model not in self.models:
+            return _error(404, f"models/{model} is not found for API version {version}, "
+                               "or is not supported for generateContent.")
+        with self._lock:
+            self.requests.append({"version": version, "model": model, "headers": headers, "body": body})
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            reply = self.reply(body)
+            if reply.delay:
+                self._stopping.wait(reply.delay)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+        if reply.status >= 400:
+            details = None
+            if reply.status == 429:
+                details = [
+                    {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                     "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+                                     "quotaId": "GenerateRequestsPerMinutePerProjectPerModel"}]},
+                    {"@type": "type.googleapis.com/google.rpc.Help",
+                     "links": [{"description": "Learn more about Gemini API quotas",
+                                "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+                ]
+                if reply.retry_delay is not None:
+                    details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                    "retryDelay": reply.retry_delay})
+            return _error(reply.status, reply.message or "error", details)
+        text = reply.text
+        if text is None:
+            schema = (body.get("generationConfig") or {}).get("responseSchema")
+            text = json.dumps(label_for(request_text(body), schema))
+        usage = {
+            "promptTokenCount": reply.prompt_tokens,
+            "candidatesTokenCount": reply.completion_tokens,
+            "totalTokenCount": reply.prompt_tokens + reply.completion_tokens + reply.thoughts_tokens,
+        }
+        if reply.thoughts_tokens:
+            usage["thoughtsTokenCount"] = reply.thoughts_tokens
+        return 200, {
+            "candidates": [
+                {"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": reply.finish_reason,
+                 "index": 0}
+            ],
+            "usageMetadata": usage,
+            "modelVersion": model,
+            "responseId": f"double-{len(self.requests)}",
+        }
+
+
+def _error(status: int, message: str, details: list[dict] | None = None) -> tuple[int, dict]:
+    """A google.rpc error body as the Gemini API sends it."""
+    error: dict[str, Any] = {"code": status, "message": message, "status": STATUS_NAMES.get(status, "UNKNOWN")}
+    if details:
+        error["details"] = details
+    return status, {"error": error}
+
+
+class _Server(ThreadingHTTPServer):
+    """A threading server that stays quiet about clients that hung up."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Drop the connection silently."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes generateContent requests to the double; keep-alive HTTP/1.1."""
+
+    protocol_version = "HTTP/1.1"
+    double: GeminiDouble
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log on the test output."""
+
+    def do_POST(self) -> None:
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        match = ROUTE.match(self.path)
+        if match is None:
+            self._send(*_error(404, f"no route for {self.path}"))
+            return
+        try:
+            body = json.loads(data or b"{}")
+        except json.JSONDecodeError:
+            self._send(*_error(400, "Invalid JSON payload received."))
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._send(*self.double.generate(match.group(1), match.group(2), headers, body))
+
+    def _send(self, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiDouble]:
+    """A started Gemini double that the real SDK reaches through GOOGLE_GEMINI_BASE_URL, with GEMINI_API_KEY set."""
+    with GeminiDouble() as running:
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", running.url)
+        monkeypatch.setenv("GEMINI_API_KEY", running.api_key)
+        yield running

@@ -1,0 +1,274 @@
+"""comments.csv: the exact formatted_input strings, CSV edge cases, and uniform, repeatable sampling."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from hcap_tui.comments import CommentsFile, format_input, ordinal
+from hcap_tui.errors import DataError
+
+COLUMNS = ["race_comment", "main_race_comment", "finishing_position", "number_of_runners", "total_distance_beaten"]
+HORSE = "Tracked leaders, kept on well inside final furlong"  # comfortably longer than 20 characters
+
+
+def row(position: str = "3", runners: str = "12", beaten: str = "1.5", race: str = "", horse: str = HORSE) -> dict:
+    """One CSV row in the user's columns."""
+    return {
+        "race_comment": horse,
+        "main_race_comment": race,
+        "finishing_position": position,
+        "number_of_runners": runners,
+        "total_distance_beaten": beaten,
+    }
+
+
+def write_csv(path: Path, rows: list[dict], *, newline: str = "\n", bom: bool = False) -> Path:
+    """Write rows as the user's spreadsheet would (quoting only where needed), with the given line ending."""
+    columns = list(rows[0]) if rows else COLUMNS
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator=newline)
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8"))
+    return path
+
+
+# The examples the user gave, character for character.
+def test_domain_example_winner() -> None:
+    assert format_input(
+        row("1", "10", "", "Strong race, good pace throughout", "Made all, kept on gamely")
+    ) == "Won | [RACE]: Strong race, good pace throughout | [HORSE]: Made all, kept on gamely"
+
+
+def test_domain_example_placed() -> None:
+    assert format_input(
+        row("3", "12", "1.25", "Modest affair", "Denied clear run inside final furlong")
+    ) == "3rd of 12, involved in finish | [RACE]: Modest affair | [HORSE]: Denied clear run inside final furlong"
+
+
+def test_domain_example_without_race_comment() -> None:
+    # "Never travelling" is 16 characters, under the eligibility minimum, so that example row is
+    # only eligible with a longer horse comment; its shape is otherwise exactly the user's.
+    assert format_input(row("10", "16", "22", "", "Never travelling")) is None
+    assert format_input(row("10", "16", "22", "", "Never travelling, always behind")) == (
+        "10th of 16, well beaten | [HORSE]: Never travelling, always behind"
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (10, "10th"), (11, "11th"), (12, "12th"), (13, "13th"),
+     (14, "14th"), (21, "21st"), (22, "22nd"), (23, "23rd"), (24, "24th"), (101, "101st"), (111, "111th"),
+     (112, "112th"), (113, "113th"), (122, "122nd")],
+)
+def test_ordinals(n: int, expected: str) -> None:
+    assert ordinal(n) == expected
+
+
+@pytest.mark.parametrize(
+    ("position", "runners", "expected"),
+    [("11", "14", "11th of 14"), ("12", "14", "12th of 14"), ("13", "14", "13th of 14"),
+     ("21", "24", "21st of 24"), ("22", "24", "22nd of 24"), ("23", "24", "23rd of 24"),
+     ("111", "120", "111th of 120"), ("2", "5", "2nd of 5"), ("3.0", "12.0", "3rd of 12")],
+)
+def test_position_prefix(position: str, runners: str, expected: str) -> None:
+    assert format_input(row(position, runners, "")) == f"{expected} | [HORSE]: {HORSE}"
+
+
+@pytest.mark.parametrize(
+    ("beaten", "category"),
+    [("0", "involved in finish"), ("0.1", "involved in finish"), ("3", "involved in finish"),
+     ("3.0", "involved in finish"), ("3.01", "competitive"), ("5", "competitive"), ("5.25", "fairly beaten"),
+     ("8", "fairly beaten"), ("8.01", "well beaten"), ("30", "well beaten"), (" 4 ", "competitive")],
+)
+def test_distance_categories_and_boundaries(beaten: str, category: str) -> None:
+    assert format_input(row("4", "9", beaten)) == f"4th of 9, {category} | [HORSE]: {HORSE}"
+
+
+@pytest.mark.parametrize("beaten", ["", "   ", "nk", "shd", "dist", "nan", "inf"])
+def test_unknown_distance_has_no_category(beaten: str) -> None:
+    assert format_input(row("4", "9", beaten)) == f"4th of 9 | [HORSE]: {HORSE}"
+
+
+def test_winner_never_gets_a_category() -> None:
+    assert format_input(row("1", "9", "0")) == f"Won | [HORSE]: {HORSE}"
+
+
+@pytest.mark.parametrize("race", ["", "   "])
+def test_missing_race_comment_is_left_out(race: str) -> None:
+    assert format_input(row("5", "9", "4.5", race)) == f"5th of 9, competitive | [HORSE]: {HORSE}"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"race_comment": "x" * 20},  # must be longer than 20 characters
+        {"race_comment": "   short comment     "},  # padding does not count
+        {"race_comment": ""},
+        {"finishing_position": "PU"},
+        {"finishing_position": "F"},
+        {"finishing_position": "UR"},
+        {"finishing_position": ""},
+        {"finishing_position": "0"},
+        {"finishing_position": "2.5"},
+        {"number_of_runners": ""},
+        {"number_of_runners": "  "},
+    ],
+)
+def test_ineligible_rows(bad: dict) -> None:
+    assert format_input(row() | bad) is None
+
+
+def test_21_character_horse_comment_is_eligible() -> None:
+    assert format_input(row(horse="y" * 21)) == "3rd of 12, involved in finish | [HORSE]: " + "y" * 21
+
+
+def test_csv_with_bom_crlf_quotes_newlines_and_extra_columns(tmp_path: Path) -> None:
+    rows = [
+        {"horse_name": "Sea Breeze", **row("1", "8", "", 'A "steady" pace, then a sprint', 'Made all,\nkept on "well"')},
+        {"horse_name": "", **row("2", "8", "0.5", "", HORSE)},
+        {"horse_name": "Pulled Up", **row("PU", "8", "", "", HORSE)},
+    ]
+    path = write_csv(tmp_path / "comments.csv", rows, newline="\r\n", bom=True)
+    comments = list(CommentsFile(path))
+    assert [c.formatted_input for c in comments] == [
+        'Won | [RACE]: A "steady" pace, then a sprint | [HORSE]: Made all,\nkept on "well"',
+        f"2nd of 8, involved in finish | [HORSE]: {HORSE}",
+    ]
+    assert comments[0].metadata == {"horse_name": "Sea Breeze"}
+    assert comments[1].metadata == {}  # empty cells are not carried
+    assert [c.row for c in comments] == [2, 4]  # the first row spans lines 2 and 3
+    assert CommentsFile(path).header()[0] == "horse_name"
+    counts = CommentsFile(path).count()
+    assert (counts.rows, counts.eligible) == (3, 2)
+
+
+def test_iteration_matches_the_csv_module(tmp_path: Path) -> None:
+    rows = []
+    for i in range(60):
+        horse = f"Runner {i}, " + ("hampered,\r\n\"denied\" a run" if i % 3 == 0 else "kept on at one pace")
+        rows.append({"id": str(i), **row(str(i % 9 + 1), "9", str(i % 11), f"Race {i // 9}\nsecond line", horse)})
+    path = write_csv(tmp_path / "comments.csv", rows)
+    with path.open(newline="", encoding="utf-8") as handle:
+        expected = [format_input(r) for r in csv.DictReader(handle)]
+    assert [c.formatted_input for c in CommentsFile(path)] == [e for e in expected if e is not None]
+
+
+def test_missing_columns_are_named_in_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "comments.csv"
+    path.write_text("race_comment,finishing_position,number_of_runners\nx,1,2\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        list(CommentsFile(path))
+    message = str(caught.value)
+    assert "missing columns main_race_comment, total_distance_beaten" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "is empty"),
+        (",".join(COLUMNS).encode() + b'\n"' + b"x" * 30 + b",,1,2,\n1,2,3,4,5\n", "line 2 opens a quoted cell"),
+        (",".join(COLUMNS).encode() + b"\n" + "caf\xe9 au lait, kept on well".encode("latin-1") + b",,1,2,\n",
+         "line 2 is not UTF-8"),
+    ],
+)
+def test_unreadable_csv_is_one_clear_error(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "comments.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=words):
+        list(CommentsFile(path))
+
+
+def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not found"):
+        CommentsFile(tmp_path / "nope.csv").random_sample(3, seed=1)
+
+
+def test_header_only_file_has_nothing_to_sample(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "comments.csv", [])
+    assert list(CommentsFile(path)) == []
+    assert CommentsFile(path).random_sample(5, seed=1) == []
+
+
+@pytest.fixture
+def field_csv(tmp_path: Path) -> Path:
+    """200 eligible rows with ineligible ones mixed in."""
+    rows = []
+    for i in range(240):
+        position = "PU" if i % 6 == 5 else str(i % 12 + 1)
+        rows.append({"id": str(i), **row(position, "12", str(i % 10), f"Race {i}", f"{HORSE} #{i}")})
+    return write_csv(tmp_path / "comments.csv", rows)
+
+
+def inputs(comments: list) -> list[str]:
+    return [c.formatted_input for c in comments]
+
+
+def test_sample_is_deterministic_for_a_seed(field_csv: Path) -> None:
+    comments = CommentsFile(field_csv)
+    first = comments.random_sample(10, seed=42)
+    assert len(first) == 10
+    assert comments.random_sample(10, seed=42) == first
+    assert inputs(comments.random_sample(10, seed=43)) != inputs(first)
+
+
+def test_sample_never_repeats_and_honours_exclusion(field_csv: Path) -> None:
+    comments = CommentsFile(field_csv)
+    everything = inputs(list(comments))
+    excluded = set(everything[::2])
+    drawn = inputs(comments.random_sample(50, seed=3, exclude=excluded))
+    assert len(drawn) == len(set(drawn)) == 50
+    assert not excluded & set(drawn)
+    assert set(inputs(comments.random_sample(50, seed=3, exclude=list(excluded)))) == set(drawn)
+
+
+def test_asking_for_more_than_exist_returns_all_of_them(field_csv: Path) -> None:
+    comments = CommentsFile(field_csv)
+    everything = inputs(list(comments))
+    assert len(everything) == 200
+    drawn = inputs(comments.random_sample(10_000, seed=1))
+    assert sorted(drawn) == sorted(everything)
+    excluded = set(everything[:150])
+    assert sorted(inputs(comments.random_sample(10_000, seed=1, exclude=excluded))) == sorted(everything[150:])
+    assert comments.random_sample(0, seed=1) == []
+
+
+def test_duplicate_rows_are_drawn_once(tmp_path: Path) -> None:
+    rows = [row(str(i % 4 + 1), "8", "2") for i in range(12)]  # only four distinct inputs
+    drawn = inputs(CommentsFile(write_csv(tmp_path / "comments.csv", rows)).random_sample(10, seed=5))
+    assert len(drawn) == len(set(drawn)) == 4
+
+
+def test_sampling_and_iteration_agree_with_quoted_newlines(tmp_path: Path) -> None:
+    rows = [
+        {"id": str(i), **row(str(i % 5 + 1), "7", "", "Pace\nsteady,\r\n\"honest\"", f"Line one {i}\nline two, kept on")}
+        for i in range(30)
+    ]
+    comments = CommentsFile(write_csv(tmp_path / "comments.csv", rows))
+    by_input = {c.formatted_input: c for c in comments}
+    drawn = comments.random_sample(100, seed=9)
+    assert len(drawn) == 30
+    assert all(by_input[c.formatted_input] == c for c in drawn)
+
+
+def test_sample_is_uniform_over_eligible_rows(tmp_path: Path) -> None:
+    """Every eligible row is drawn about equally often over a fixed set of seeds, wherever it sits in the file."""
+    rows = []
+    for i in range(16):
+        rows.append({"id": str(i), **row(str(i + 1), "16", "2", f"Race {i}", f"{HORSE} #{i}")})
+        if i % 4 == 0:
+            rows.append({"id": f"pu{i}", **row("PU", "16", "", "", f"{HORSE} pulled up #{i}")})
+    comments = CommentsFile(write_csv(tmp_path / "comments.csv", rows))
+    seeds, count, eligible = range(3000), 4, 16
+    tally = Counter(c.formatted_input for seed in seeds for c in comments.random_sample(count, seed=seed))
+    assert len(tally) == eligible
+    expected = len(seeds) * count / eligible  # 750 draws each
+    chi_square = sum((observed - expected) ** 2 / expected for observed in tally.values())
+    assert chi_square < 45  # 15 degrees of freedom: p < 0.0001 only if sampling were biased
+    assert all(abs(observed - expected) < 0.15 * expected for observed in tally.values())

@@ -1,0 +1,31 @@
+"""Fixtures for the review app tests: a data folder with teacher labels and predictions, and the app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hcap_tui.config import DataPaths, open_project
+from hcap_tui.tui.app import ReviewApp, create_app
+from tui.helpers import prediction_records, teacher_records, write_jsonl
+
+
+@pytest.fixture
+def review_dir(data_dir: Path) -> Path:
+    """A data folder with four teacher labels and two predictions (one failed), no gold yet."""
+    paths = DataPaths(data_dir)
+    write_jsonl(paths.labeled, teacher_records())
+    write_jsonl(paths.predictions, prediction_records())
+    return data_dir
+
+
+@pytest.fixture
+def make_app(review_dir: Path) -> Callable[[], ReviewApp]:
+    """Build the app the way `hcap-tui review` does, for reviewer "ann"."""
+
+    def make(data_dir: Path = review_dir) -> ReviewApp:
+        return create_app(open_project(data_dir), reviewer="ann")
+
+    return make

@@ -1,0 +1,107 @@
+"""Review data folders built in tmp dirs, and ways to wait for and read the review app in tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import ContentSwitcher, Static
+
+from hcap_tui.tui.widgets.review_pane import ReviewPane
+
+RACE = (
+    "A competitive handicap run at a strong gallop throughout, with the pace collapsing late and those held up "
+    "coming to the fore; the first three pulled clear and the form should work out well, with the winner a "
+    "progressive sort and the runner-up unlucky not to follow up a recent course success. The draw played its "
+    "part, with low numbers racing against the far rail holding a clear advantage over the last two furlongs, "
+    "and the principals all came from off the pace, which suggests the leaders went off far too quickly for "
+    "the ground. Several of those in mid-division were denied room at the two-furlong pole when the field "
+    "concertinaed, and the race should throw up plenty of winners at a similar level this summer. The "
+    "time was good, over a second inside standard, and the third and fourth both ran to their best figures of "
+    "the year, so there is little reason to doubt the form or to think it was a fluke."
+)
+HORSE = (
+    "Held up towards rear, not clear run over 2f out, switched right and ran on strongly inside final furlong, "
+    "nearest finish; shaped much better than the bare result and remains of interest off this sort of mark "
+    "when things fall his way, especially back on a galloping track with a truly run race to aim at. Tidy."
+)
+LONG_ITEM = f"3rd of 12, involved in finish | [RACE]: {RACE} | [HORSE]: {HORSE}"
+ITEMS = [
+    LONG_ITEM,
+    "Won | [RACE]: Strong race, good pace throughout | [HORSE]: Made all, kept on gamely",
+    "5th of 9, competitive | [RACE]: Modest affair, slowly run | [HORSE]: Chased leaders, one pace final furlong",
+    "10th of 16, well beaten | [HORSE]: Never travelling, hung left and found nothing when asked",
+]
+STRENGTHS = ["strong", "strong", "weak", "average"]
+
+
+def label(**overrides: Any) -> dict[str, Any]:
+    """A label in the default schema, all signals off unless overridden."""
+    base = {
+        "in_form": False,
+        "out_of_form": False,
+        "better_than_show": False,
+        "worse_than_show": False,
+        "race_strength": "average",
+        "reasoning": "Ran to form; nothing in the comment points either way.",
+    }
+    return base | overrides
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]], *, extra: str = "") -> None:
+    """Write records as JSONL, plus any raw text (a corrupt line, say) at the end."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + extra, encoding="utf-8")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSONL file ([] when it does not exist)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def teacher_records() -> list[dict[str, Any]]:
+    """Teacher labels for ITEMS, the first (1,266 characters, as long as real items get) better than show."""
+    return [
+        {"formatted_input": text} | label(better_than_show=i == 0, race_strength=STRENGTHS[i])
+        for i, text in enumerate(ITEMS)
+    ]
+
+
+def prediction_records() -> list[dict[str, Any]]:
+    """Two predictions of the second and third items; the second failed."""
+    provenance = {"model": "flat-hcap", "model_digest": "sha256:" + "d" * 64, "batch_id": "b1"}
+    return [
+        {"formatted_input": ITEMS[1]} | label(in_form=True, race_strength="strong") | provenance,
+        {"formatted_input": ITEMS[2], "status": "failed", "error": "done_reason length", "raw": "{\"in_"} | provenance,
+    ]
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait until every review tab has finished loading (shown its item, empty state or problem)."""
+    panes = list(pilot.app.screen.query(ReviewPane))
+    for _ in range(500):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if all(_settled(pane) for pane in panes):
+            await pilot.pause()
+            return
+    raise AssertionError("the review tabs never finished loading")
+
+
+def _settled(pane: ReviewPane) -> bool:
+    if pane.query_one(ContentSwitcher).current == "loading":
+        return False
+    return pane.session is None or not pane.session.loading
+
+
+def pane(pilot: Pilot, source: str = "gemini") -> ReviewPane:
+    """The review pane of a source."""
+    return pilot.app.screen.query_one(f"#review-{source}", ReviewPane)
+
+
+def shown(pilot: Pilot, selector: str, source: str = "gemini") -> str:
+    """The plain text a Static in a review pane shows."""
+    return str(pane(pilot, source).query_one(selector, Static).render())

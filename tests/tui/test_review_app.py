@@ -1,0 +1,223 @@
+"""The review app at 80x24, driven by keys: what lands in goldstandard.jsonl and the checkpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hcap_tui.cli import app as hcap_app
+from hcap_tui.config import DataPaths
+from hcap_tui.tui.app import ReviewApp
+from hcap_tui.tui.main import cli as hcap_tui_cli
+from hcap_tui.tui.widgets.placeholders import EmptyState
+from tui.helpers import ITEMS, label, pane, read_jsonl, settle, shown, write_jsonl
+from textual.widgets import Checkbox, Select, TextArea
+
+SIZE = (80, 24)
+
+
+def checkpoint(paths: DataPaths, source: str = "gemini") -> dict[str, Any]:
+    return json.loads(paths.checkpoint(source).read_text(encoding="utf-8"))
+
+
+async def test_toggle_cycle_and_approve_write_gold_and_move_on(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("1", "r")
+        assert "was ✗" in str(pane(pilot).query_one("#field-in_form", Checkbox).label)
+        await pilot.press("enter")
+        (gold,) = read_jsonl(paths.gold)
+        assert gold["formatted_input"] == ITEMS[0]
+        assert gold["in_form"] is True and gold["better_than_show"] is True
+        assert gold["race_strength"] == "average"
+        assert gold["changed"] == ["in_form", "race_strength"]
+        assert (gold["origin"], gold["reviewer"]) == ("gemini", "ann")
+        assert checkpoint(paths) == {"index": 1, "formatted_input": ITEMS[1]}
+        status = shown(pilot, "StatusLine")
+        assert "2/4 · 1 approved this session · 3 not in gold" in status and "saved ✓" in status
+        await pilot.press("enter")  # approving unchanged is one key
+        assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == ITEMS[:2]
+
+
+async def test_enter_approves_even_when_a_checkbox_has_focus(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        box = pane(pilot).query_one("#field-worse_than_show", Checkbox)
+        box.focus()
+        await pilot.press("space")  # the focused checkbox itself toggles with space
+        await pilot.press("enter")
+        (gold,) = read_jsonl(paths.gold)
+        assert gold["worse_than_show"] is True
+        assert gold["changed"] == ["worse_than_show"]
+
+
+async def test_back_and_undo_take_the_approval_off_disk(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "2", "enter")
+        assert len(read_jsonl(paths.gold)) == 2
+        await pilot.press("left", "left")
+        assert checkpoint(paths)["index"] == 0
+        await pilot.press("u")
+        assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == [ITEMS[0]]
+        assert checkpoint(paths) == {"index": 1, "formatted_input": ITEMS[1]}
+        assert pane(pilot).query_one("#field-out_of_form", Checkbox).value is True  # the undone values come back
+        assert "approval undone" in shown(pilot, "StatusLine")
+        await pilot.press("s")  # skip drops them
+        assert checkpoint(pilot.app.project.paths)["index"] == 2
+        await pilot.press("p")
+        assert pane(pilot).query_one("#field-out_of_form", Checkbox).value is False
+
+
+async def test_reasoning_is_edited_in_a_text_area_that_keeps_its_keys(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        assert isinstance(app.focused, TextArea)
+        await pilot.press("space", "q", "1", "enter", "x")  # typed, not quit / toggled / approved
+        assert app.is_running and not paths.gold.exists()
+        await pilot.press("escape", "enter")
+        (gold,) = read_jsonl(paths.gold)
+        assert gold["reasoning"].endswith(" q1\nx")
+        assert gold["in_form"] is False
+        assert gold["changed"] == ["reasoning"]
+
+
+async def test_shift_key_picks_an_enum_value_directly(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        assert isinstance(app.focused.parent, Select) or isinstance(app.focused, Select)
+        await pilot.press("down", "down", "enter")  # the list opens on the current value: strong, average, weak
+        assert app.focused is pane(pilot)
+        await pilot.press("enter")
+        (gold,) = read_jsonl(paths.gold)
+        assert gold["race_strength"] == "weak"
+
+
+async def test_filter_visits_only_items_not_in_gold(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    write_jsonl(paths.gold, [{"formatted_input": ITEMS[0]} | label(), {"formatted_input": ITEMS[1]} | label()])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        assert "2 items not in gold" in shown(pilot, "StatusLine")
+        assert checkpoint(paths)["formatted_input"] == ITEMS[2]
+        await pilot.press("enter")
+        assert checkpoint(paths)["formatted_input"] == ITEMS[3]
+        await pilot.press("p")  # item 3 is in gold now, so back skips over everything
+        assert checkpoint(paths)["formatted_input"] == ITEMS[3]
+        assert "first item" in shown(pilot, "StatusLine")
+
+
+async def test_item_in_gold_shows_gold_values_and_a_marker(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    gold = {"formatted_input": ITEMS[0]} | label(out_of_form=True, race_strength="weak")
+    write_jsonl(paths.gold, [gold | {"reviewer": "bob", "reviewed_at": "2025-05-01T10:00:00+00:00"}])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "● in gold (bob, 2025-05-01T10:00:00+00:00)" in shown(pilot, "#result-line")
+        assert "in gold" in shown(pilot, "StatusLine")
+        controls = pane(pilot)
+        assert controls.query_one("#field-out_of_form", Checkbox).value is True
+        assert controls.query_one("#field-better_than_show", Checkbox).value is False
+        assert controls.query_one("#field-race_strength", Select).value == "weak"
+        assert "was strong" in shown(pilot, "#was-race_strength")
+        await pilot.press("enter")
+        assert len(read_jsonl(paths.gold)) == 2  # approving again appends; the last line wins
+
+
+async def test_quit_and_restart_resume_each_tab(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "n", "t", "n")
+        await pilot.press("q")
+    assert checkpoint(paths)["formatted_input"] == ITEMS[2]
+    assert checkpoint(paths, "predictions")["formatted_input"] == ITEMS[2]
+    write_jsonl(paths.labeled, [{"formatted_input": "Won | [HORSE]: a new item from a later batch"} | label()]
+                + read_jsonl(paths.labeled))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown(pilot, "StatusLine").startswith("4/5")
+        assert shown(pilot, "StatusLine", "predictions").startswith("2/2")
+
+
+async def test_old_bare_integer_checkpoint_is_honoured(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    paths.checkpoint("gemini").write_text("3\n", encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown(pilot, "StatusLine").startswith("4/4")
+        assert "10th of 16, well beaten" in shown(pilot, "#result-line")
+
+
+async def test_failed_prediction_needs_a_value_before_approval(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t", "n")
+        assert "The model failed on this item: done_reason length" in shown(pilot, "#failure", "predictions")
+        await pilot.press("enter")
+        assert not paths.gold.exists()
+        await pilot.press("r", "enter")
+        (gold,) = read_jsonl(paths.gold)
+        assert (gold["origin"], gold["model"], gold["race_strength"]) == ("predictions", "flat-hcap", "strong")
+        assert gold["proposed"] == {}
+
+
+async def test_missing_files_show_the_command_that_fills_them(data_dir: Path, make_app) -> None:
+    app = make_app(data_dir)
+    (data_dir / "labeled.jsonl").unlink()
+    (data_dir / "predictions.jsonl").unlink()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "hcap label --count 200" in shown(pilot, "EmptyState")
+        assert "labeled.jsonl does not exist yet" in shown(pilot, "EmptyState")
+        assert "hcap predict --count 20" in str(pane(pilot, "predictions").query_one(EmptyState).render())
+        await pilot.press("enter", "1", "u")  # no item: review keys do nothing
+        assert not (data_dir / "goldstandard.jsonl").exists()
+
+
+async def test_corrupt_lines_are_reported_and_the_rest_loads(
+    make_app: Callable[[], ReviewApp], paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = read_jsonl(paths.labeled)
+    write_jsonl(paths.labeled, records[:2] + [{"formatted_input": "x", "in_form": "yes"}] + records[2:], extra="{torn")
+    app = make_app()
+    notes: list[str] = []
+    original = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), original(message, **kw))[1])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown(pilot, "StatusLine").startswith("1/4")
+    assert "labeled.jsonl: 2 unreadable lines skipped (lines 3, 6)" in " ".join(notes)
+
+
+def test_missing_data_folder_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for cli, args in ((hcap_tui_cli, ["review"]), (hcap_app, ["review"])):
+        result = runner.invoke(cli, [*args, "--data-dir", str(tmp_path / "nowhere")])
+        assert result.exit_code == 1
+        assert result.output.strip().startswith("error: data folder")
+        assert "Traceback" not in result.output
+
+
+def test_hcap_tui_without_arguments_shows_help() -> None:
+    result = CliRunner().invoke(hcap_tui_cli, [])
+    assert "review" in result.output and "Usage" in result.output
