@@ -20,18 +20,16 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import httpx
 
-import httpx  # noqa: E402
+from hcap_tui.comments import Comment
+from hcap_tui.config import DataPaths
+from hcap_tui.ollama_client import LocalModel
+from hcap_tui.predict import PredictionRun
+from hcap_tui.schema import LabelSchema
+from hcap_tui.store import Store
 
-from doubles.ollama_double import OllamaDouble, Reply  # noqa: E402
-from hcap_tui.comments import Comment  # noqa: E402
-from hcap_tui.config import DataPaths  # noqa: E402
-from hcap_tui.ollama_client import LocalModel  # noqa: E402
-from hcap_tui.predict import PredictionRun  # noqa: E402
-from hcap_tui.schema import LabelSchema  # noqa: E402
-from hcap_tui.store import Store  # noqa: E402
-
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 WORK = Path(__file__).resolve().parent / ".work" / "predict"
 LATENCY_S = 0.05
 SLOTS = 4
@@ -92,6 +90,9 @@ def model_request(model: LocalModel, formatted_input: str) -> dict:
 
 def main() -> None:
     """Measure and print."""
+    sys.path.insert(0, str(TESTS))  # the Ollama double lives with the tests
+    from doubles.ollama_double import OllamaDouble, Reply
+
     schema = LabelSchema.default()
     with OllamaDouble(slots=SLOTS, reply=lambda _body: Reply(delay=LATENCY_S)) as double:
         model = LocalModel("flat-hcap", schema, host=double.url)

@@ -163,13 +163,13 @@ def test_gold_compact_reports_and_rewrites(data_dir: Path, schema: LabelSchema) 
 @pytest.mark.skipif(shutil.which("hcap") is None, reason="hcap is not installed on PATH")
 def test_installed_hcap_command(tmp_path: Path) -> None:
     expected = write_comments(tmp_path / "comments.csv", count=4)
-    ok = subprocess.run(["hcap", "sample", "-n", "2", "--seed", "3", "--csv", str(tmp_path / "comments.csv")],
-                        capture_output=True, text=True, cwd=tmp_path)
+    sample = ["hcap", "sample", "-n", "2", "--seed", "3", "--csv", str(tmp_path / "comments.csv")]
+    ok = subprocess.run(sample, capture_output=True, text=True, cwd=tmp_path, check=False)
     assert ok.returncode == 0, ok.stderr
     assert all(json.loads(line)["formatted_input"] in expected for line in ok.stdout.splitlines())
     assert len(ok.stdout.splitlines()) == 2
-    bad = subprocess.run(["hcap", "check", "--data-dir", str(tmp_path / "missing")], capture_output=True, text=True,
-                         cwd=tmp_path)
+    check = ["hcap", "check", "--data-dir", str(tmp_path / "missing")]
+    bad = subprocess.run(check, capture_output=True, text=True, cwd=tmp_path, check=False)
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.startswith("error: data folder") and bad.stderr.count("\n") == 1
     assert "Traceback" not in bad.stderr

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble, Reply
 from typer.testing import CliRunner
 
-from doubles.fixtures import ollama  # noqa: F401  (the started default double)
-from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble, Reply
 from hcap_tui.cli import app
 from hcap_tui.config import DataPaths
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import flat_record
 
+pytest_plugins = ["doubles.fixtures"]  # the `ollama` fixture: a started default double
 runner = CliRunner()
 BOOLEANS = ("in_form", "out_of_form", "better_than_show", "worse_than_show")
 
@@ -76,7 +76,7 @@ def scripted(answers: dict[str, Reply]) -> Any:
 @pytest.fixture
 def project(paths: DataPaths, schema: LabelSchema) -> DataPaths:
     """Six held-out items; gold approves items 0 and 1; the teacher labeled items 0-3."""
-    completions = [TEACHER[0]] + REFERENCE[1:]
+    completions = [TEACHER[0], *REFERENCE[1:]]
     write(paths.eval, [{"prompt": key(i), "completion": schema.dumps(c)} for i, c in enumerate(completions)])
     write(paths.gold, [flat_record(schema, key(i), REFERENCE[i], origin="gemini") for i in (0, 1)])
     write(paths.labeled, [flat_record(schema, key(i), t, teacher="gemini") for i, t in enumerate(TEACHER)])
@@ -93,9 +93,7 @@ def model_double() -> Iterator[OllamaDouble]:
 
 def run_eval(paths: DataPaths, double: OllamaDouble | None, *args: str, url: str | None = None):
     host = url or (double.url if double else "http://127.0.0.1:9")
-    return runner.invoke(
-        app, ["eval", "--data-dir", str(paths.root), "--host", host, *args], env={"COLUMNS": "160"}
-    )
+    return runner.invoke(app, ["eval", "--data-dir", str(paths.root), "--host", host, *args], env={"COLUMNS": "160"})
 
 
 def eval_json(paths: DataPaths, double: OllamaDouble, *args: str) -> dict[str, Any]:
@@ -208,7 +206,7 @@ def test_missing_eval_data_says_to_export(data_dir: Path) -> None:
     assert not (data_dir / "evals.jsonl").exists()
 
 
-def test_eval_data_without_usable_rows_is_an_error(paths: DataPaths, ollama: OllamaDouble) -> None:  # noqa: F811
+def test_eval_data_without_usable_rows_is_an_error(paths: DataPaths, ollama: OllamaDouble) -> None:
     paths.eval.write_text('{"prompt": "x"}\n', encoding="utf-8")
     result = run_eval(paths, ollama)
     assert result.exit_code == 1
@@ -237,7 +235,7 @@ def test_unreachable_server_is_one_line_error(project: DataPaths) -> None:
     assert not project.evals.exists()
 
 
-def test_missing_model_is_one_line_error(project: DataPaths, ollama: OllamaDouble) -> None:  # noqa: F811
+def test_missing_model_is_one_line_error(project: DataPaths, ollama: OllamaDouble) -> None:
     result = run_eval(project, ollama, "--model", "flat-hcap-v9")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: model 'flat-hcap-v9' is not in Ollama")
@@ -251,3 +249,11 @@ def test_model_and_host_default_to_hcap_toml(project: DataPaths) -> None:
         result = runner.invoke(app, ["eval", "--data-dir", str(project.root), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["model_name"] == "flat-hcap-r2"
+
+
+def test_unreadable_history_lines_are_warned_about(project: DataPaths, model_double: OllamaDouble) -> None:
+    project.evals.write_text('{"note": "not a run"}\n', encoding="utf-8")
+    result = run_eval(project, model_double)
+    assert result.exit_code == 0, result.output
+    assert "warning: evals.jsonl line 1: not an evaluation run record; skipped" in result.stderr
+    assert len(project.evals.read_text(encoding="utf-8").splitlines()) == 2  # the old line is kept

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from hcap_tui.metrics import binary_score, enum_score, f1_interval, score, wilson_interval
@@ -139,3 +141,22 @@ def test_empty_scorecard() -> None:
     data = card.to_dict()
     assert (data["n"], data["exact_match"], data["exact_match_ci"]) == (0, 0.0, [0.0, 1.0])
     assert data["in_form"]["f1"] == 0.0
+
+
+def test_scorecard_of_a_single_signal_schema() -> None:
+    single = LabelSchema.from_dict({"fields": [{"name": "keen", "type": "bool"}, {"name": "note", "type": "text"}]})
+    pairs = [({"keen": True, "note": "a"}, {"keen": True, "note": "b"}), ({"keen": False, "note": ""}, None)]
+    card = score(single, pairs)
+    assert (card.exact, card.failed) == (1, 1)
+    assert (card.booleans["keen"].tp, card.booleans["keen"].fp) == (1, 1)
+
+
+def test_scoring_leaves_the_garbage_collector_as_it_found_it(schema: LabelSchema) -> None:
+    score(schema, [(label(), label())])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        score(schema, [(label(), None)])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from doubles.loopback import closed_url
 from doubles.ollama_double import OllamaDouble
 from hcap_tui.cli import app
 from hcap_tui.model_import import next_tag
@@ -115,9 +115,7 @@ def test_a_file_that_is_not_gguf_is_refused(tmp_path: Path, server: OllamaDouble
 
 
 def test_a_server_that_is_down_is_one_line(gguf: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    url = closed_url()
     result = run(str(gguf), "--host", url)
     assert result.exit_code == 1
     assert result.stderr == f"error: cannot reach Ollama at {url}: start it with `ollama serve` or set OLLAMA_HOST\n"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import socket
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from doubles.fixtures import ollama  # noqa: F401  (fixture)
+from doubles.fixtures import ollama  # noqa: F401  (the started default double)
+from doubles.loopback import closed_url
 from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble, Reply, sequence
 from doubles.ollama_output import label_for
 from hcap_tui.ollama_client import (
@@ -24,6 +26,7 @@ from hcap_tui.ollama_client import (
 from hcap_tui.schema import LabelSchema
 from hcap_tui.token_confidence import signal_confidence
 
+MakeModel = Callable[..., LocalModel]
 ITEM = "3rd of 12, involved in finish | [RACE]: Modest affair | [HORSE]: Denied clear run inside final furlong"
 
 
@@ -33,12 +36,18 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LocalModel, "busy_backoff", (0.01, 0.01, 0.01))
 
 
-def closed_port() -> str:
-    """The URL of a loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+@pytest.fixture
+def local(schema: LabelSchema) -> Iterator[MakeModel]:
+    """Make LocalModels of the default schema (`flat-hcap` unless told) and close them after the test."""
+    made: list[LocalModel] = []
+
+    def make(host: str | None, model: str = "flat-hcap", **options: Any) -> LocalModel:
+        made.append(LocalModel(model, schema, host=host, **options))
+        return made[-1]
+
+    yield make
+    for model in made:
+        model.close()
 
 
 def good(schema: LabelSchema, text: str = ITEM) -> str:
@@ -46,8 +55,10 @@ def good(schema: LabelSchema, text: str = ITEM) -> str:
     return json.dumps(label_for(text, schema.json_schema()))
 
 
-def test_a_valid_answer_is_a_validated_label_in_schema_order(ollama: OllamaDouble, schema: LabelSchema) -> None:
-    model = LocalModel("flat-hcap", schema, host=ollama.url)
+def test_a_valid_answer_is_a_validated_label_in_schema_order(
+    ollama: OllamaDouble, schema: LabelSchema, local: MakeModel
+) -> None:
+    model = local(ollama.url)
     assert model.check() == DEFAULT_DIGEST
     prediction = model.predict(ITEM)
     assert prediction.ok and prediction.error is None and prediction.attempts == 1
@@ -58,8 +69,10 @@ def test_a_valid_answer_is_a_validated_label_in_schema_order(ollama: OllamaDoubl
     assert prediction.confidence is None
 
 
-def test_the_request_is_one_user_message_with_the_schema_as_format(ollama: OllamaDouble, schema: LabelSchema) -> None:
-    LocalModel("flat-hcap", schema, host=ollama.url, num_predict=300, keep_alive="5m").predict(ITEM)
+def test_the_request_is_one_user_message_with_the_schema_as_format(
+    ollama: OllamaDouble, schema: LabelSchema, local: MakeModel
+) -> None:
+    local(ollama.url, num_predict=300, keep_alive="5m").predict(ITEM)
     (request,) = ollama.requests
     assert request["messages"] == [{"role": "user", "content": ITEM}]
     assert request["format"] == schema.json_schema()
@@ -69,8 +82,8 @@ def test_the_request_is_one_user_message_with_the_schema_as_format(ollama: Ollam
     assert "logprobs" not in request
 
 
-def test_a_system_prompt_goes_first_only_when_given(ollama: OllamaDouble, schema: LabelSchema) -> None:
-    LocalModel("flat-hcap", schema, host=ollama.url, system="Label carefully.").predict(ITEM)
+def test_a_system_prompt_goes_first_only_when_given(ollama: OllamaDouble, local: MakeModel) -> None:
+    local(ollama.url, system="Label carefully.").predict(ITEM)
     assert ollama.requests[0]["messages"] == [
         {"role": "system", "content": "Label carefully."},
         {"role": "user", "content": ITEM},
@@ -86,31 +99,29 @@ def test_a_system_prompt_goes_first_only_when_given(ollama: OllamaDouble, schema
     ],
     ids=["malformed", "wrongly-typed", "truncated"],
 )
-def test_a_bad_output_is_retried_once_then_failed_with_raw_text(
-    schema: LabelSchema, reply: Reply, reason: str
-) -> None:
+def test_a_bad_output_is_retried_once_then_failed_with_raw_text(reply: Reply, reason: str, local: MakeModel) -> None:
     with OllamaDouble(reply=lambda _body: reply) as double:
-        prediction = LocalModel("flat-hcap", schema, host=double.url).predict(ITEM)
+        prediction = local(double.url).predict(ITEM)
         assert len(double.requests) == 2
     assert not prediction.ok and prediction.label is None and prediction.attempts == 2
     assert prediction.raw == reply.content
     assert reason in (prediction.error or "")
 
 
-def test_output_cut_off_by_num_predict_fails(ollama: OllamaDouble, schema: LabelSchema) -> None:
-    prediction = LocalModel("flat-hcap", schema, host=ollama.url, num_predict=8).predict(ITEM)
+def test_output_cut_off_by_num_predict_fails(ollama: OllamaDouble, schema: LabelSchema, local: MakeModel) -> None:
+    prediction = local(ollama.url, num_predict=8).predict(ITEM)
     assert not prediction.ok and "num_predict=8" in (prediction.error or "")
     assert prediction.raw and good(schema).startswith(prediction.raw)
 
 
-def test_a_retry_that_succeeds_gives_the_label(schema: LabelSchema) -> None:
+def test_a_retry_that_succeeds_gives_the_label(schema: LabelSchema, local: MakeModel) -> None:
     with OllamaDouble(reply=sequence(Reply(content="not json"))) as double:
-        prediction = LocalModel("flat-hcap", schema, host=double.url).predict(ITEM)
+        prediction = local(double.url).predict(ITEM)
     assert prediction.ok and prediction.attempts == 2 and prediction.raw == good(schema)
 
 
-def test_a_missing_model_says_how_to_import_it(ollama: OllamaDouble, schema: LabelSchema) -> None:
-    model = LocalModel("flat-hcap:r9", schema, host=ollama.url)
+def test_a_missing_model_says_how_to_import_it(ollama: OllamaDouble, local: MakeModel) -> None:
+    model = local(ollama.url, model="flat-hcap:r9")
     with pytest.raises(ModelMissing, match=r"hcap model import PATH\.gguf.*ollama create"):
         model.check()
     with pytest.raises(ModelMissing):
@@ -118,9 +129,9 @@ def test_a_missing_model_says_how_to_import_it(ollama: OllamaDouble, schema: Lab
     assert len(ollama.requests) == 1
 
 
-def test_a_server_that_is_down_names_the_host_and_the_fix(schema: LabelSchema) -> None:
-    url = closed_port()
-    model = LocalModel("flat-hcap", schema, host=url)
+def test_a_server_that_is_down_names_the_host_and_the_fix(local: MakeModel) -> None:
+    url = closed_url()
+    model = local(url)
     with pytest.raises(OllamaUnreachable) as caught:
         model.check()
     assert str(caught.value) == f"cannot reach Ollama at {url}: start it with `ollama serve` or set OLLAMA_HOST"
@@ -128,59 +139,65 @@ def test_a_server_that_is_down_names_the_host_and_the_fix(schema: LabelSchema) -
         model.predict(ITEM)
 
 
-def test_busy_is_retried_after_a_pause(schema: LabelSchema) -> None:
+def test_busy_is_retried_after_a_pause(local: MakeModel) -> None:
     busy = Reply(status=503, error="server busy, please try again.  maximum pending requests exceeded")
     with OllamaDouble(reply=sequence(busy, busy)) as double:
-        prediction = LocalModel("flat-hcap", schema, host=double.url).predict(ITEM)
+        prediction = local(double.url).predict(ITEM)
         assert len(double.requests) == 3
     assert prediction.ok
 
 
-def test_busy_for_good_raises_server_busy(schema: LabelSchema) -> None:
-    with OllamaDouble(reply=lambda _body: Reply(status=503, error="server busy")) as double:
-        with pytest.raises(ServerBusy, match="OLLAMA_MAX_QUEUE"):
-            LocalModel("flat-hcap", schema, host=double.url).predict(ITEM)
-        assert len(double.requests) == 4  # the first try and one per back-off pause
+def test_busy_for_good_raises_server_busy(local: MakeModel) -> None:
+    with (
+        OllamaDouble(reply=lambda _body: Reply(status=503, error="server busy")) as double,
+        pytest.raises(ServerBusy, match="OLLAMA_MAX_QUEUE"),
+    ):
+        local(double.url).predict(ITEM)
+    assert len(double.requests) == 4  # the first try and one per back-off pause
 
 
-def test_a_slow_answer_past_the_timeout_raises_with_the_fix(schema: LabelSchema) -> None:
-    with OllamaDouble(reply=lambda _body: Reply(delay=2.0)) as double:
-        with pytest.raises(OllamaTimeout, match=r"within 0\.2 s: raise it with --timeout or timeout_s"):
-            LocalModel("flat-hcap", schema, host=double.url, timeout=0.2).predict(ITEM)
+def test_a_slow_answer_past_the_timeout_raises_with_the_fix(local: MakeModel) -> None:
+    with (
+        OllamaDouble(reply=lambda _body: Reply(delay=2.0)) as double,
+        pytest.raises(OllamaTimeout, match=r"within 0\.2 s: raise it with --timeout or timeout_s"),
+    ):
+        local(double.url, timeout=0.2).predict(ITEM)
 
 
-def test_other_server_errors_are_one_line(schema: LabelSchema) -> None:
-    with OllamaDouble(reply=lambda _body: Reply(status=500, error="llama runner process has terminated")) as double:
-        with pytest.raises(OllamaError, match="answered 500: llama runner process has terminated"):
-            LocalModel("flat-hcap", schema, host=double.url).predict(ITEM)
+def test_other_server_errors_are_one_line(local: MakeModel) -> None:
+    with (
+        OllamaDouble(reply=lambda _body: Reply(status=500, error="llama runner process has terminated")) as double,
+        pytest.raises(OllamaError, match="answered 500: llama runner process has terminated"),
+    ):
+        local(double.url).predict(ITEM)
 
 
-def test_ollama_host_is_honoured(ollama: OllamaDouble, schema: LabelSchema, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ollama_host_is_honoured(ollama: OllamaDouble, monkeypatch: pytest.MonkeyPatch, local: MakeModel) -> None:
     monkeypatch.setenv("OLLAMA_HOST", ollama.url)
-    model = LocalModel("flat-hcap", schema)
+    model = local(None)
     assert model.host == ollama.url and model.predict(ITEM).ok
 
 
-def test_confidence_comes_from_the_value_tokens(ollama: OllamaDouble, schema: LabelSchema) -> None:
-    prediction = LocalModel("flat-hcap", schema, host=ollama.url, logprobs=True).predict(ITEM)
+def test_confidence_comes_from_the_value_tokens(ollama: OllamaDouble, schema: LabelSchema, local: MakeModel) -> None:
+    prediction = local(ollama.url, logprobs=True).predict(ITEM)
     assert ollama.requests[0]["logprobs"] is True and ollama.requests[0]["top_logprobs"] == 5
     assert prediction.confidence == {f.name: 0.9 for f in schema.booleans} | {f.name: 0.7 for f in schema.enums}
 
 
-def test_confidence_reads_the_first_token_of_a_split_enum_value(schema: LabelSchema) -> None:
+def test_confidence_reads_the_first_token_of_a_split_enum_value(schema: LabelSchema, local: MakeModel) -> None:
     label = label_for(ITEM, schema.json_schema()) | {"race_strength": "no_signal"}
     text = json.dumps(label)
     at = text.index('"no_signal"') + 1
     pieces = [text[:at], "no", "_signal", text[at + len("no_signal") :]]
     logprobs = [{"token": p, "logprob": math.log(0.6 if p == "no" else 0.99)} for p in pieces]
     with OllamaDouble(reply=lambda _body: Reply(content=text, logprobs=logprobs)) as double:
-        prediction = LocalModel("flat-hcap", schema, host=double.url, logprobs=True).predict(ITEM)
+        prediction = local(double.url, logprobs=True).predict(ITEM)
     assert prediction.confidence is not None and prediction.confidence["race_strength"] == 0.6
 
 
-def test_no_logprobs_from_the_server_leaves_confidence_unset(schema: LabelSchema) -> None:
+def test_no_logprobs_from_the_server_leaves_confidence_unset(local: MakeModel) -> None:
     with OllamaDouble(reply=lambda _body: Reply(logprobs=[])) as double:
-        prediction = LocalModel("flat-hcap", schema, host=double.url, logprobs=True).predict(ITEM)
+        prediction = local(double.url, logprobs=True).predict(ITEM)
     assert prediction.ok and prediction.confidence is None
 
 
@@ -191,26 +208,26 @@ def test_tokens_that_stop_matching_the_text_drop_only_later_fields(schema: Label
     assert signal_confidence(schema, text, entries) == {"in_form": 0.5}
 
 
-def test_many_requests_overlap_up_to_the_concurrency(schema: LabelSchema) -> None:
+def test_many_requests_overlap_up_to_the_concurrency(local: MakeModel) -> None:
     items = [f"{ITEM} {i}" for i in range(8)]
     with OllamaDouble(slots=4, reply=lambda _body: Reply(delay=0.1)) as double:
-        results = list(LocalModel("flat-hcap", schema, host=double.url).predict_many(items, concurrency=4))
+        results = list(local(double.url).predict_many(items, concurrency=4))
         assert double.max_in_flight == 4
     assert sorted(p.formatted_input for p in results) == sorted(items) and all(p.ok for p in results)
 
 
-def test_results_come_back_as_they_complete(schema: LabelSchema) -> None:
+def test_results_come_back_as_they_complete(local: MakeModel) -> None:
     items = ["slow one, a long comment here", "quick one, a long comment here"]
 
     def reply(body: dict) -> Reply:
         return Reply(delay=0.2 if body["messages"][0]["content"].startswith("slow") else 0.0)
 
     with OllamaDouble(slots=2, reply=reply) as double:
-        results = list(LocalModel("flat-hcap", schema, host=double.url).predict_many(items, concurrency=2))
+        results = list(local(double.url).predict_many(items, concurrency=2))
     assert [p.formatted_input for p in results] == list(reversed(items))
 
 
-def test_finished_results_are_yielded_before_a_server_error(schema: LabelSchema) -> None:
+def test_finished_results_are_yielded_before_a_server_error(local: MakeModel) -> None:
     items = ["fine one, a long comment here", "broken one, a long comment here"]
 
     def reply(body: dict) -> Reply:
@@ -219,14 +236,16 @@ def test_finished_results_are_yielded_before_a_server_error(schema: LabelSchema)
         return Reply()
 
     seen = []
-    with OllamaDouble(slots=2, reply=reply) as double:
-        with pytest.raises(OllamaError, match="terminated"):
-            for prediction in LocalModel("flat-hcap", schema, host=double.url).predict_many(items, concurrency=2):
-                seen.append(prediction.formatted_input)
+    with OllamaDouble(slots=2, reply=reply) as double, pytest.raises(OllamaError, match="terminated"):
+        for prediction in local(double.url).predict_many(items, concurrency=2):
+            seen.append(prediction.formatted_input)
     assert seen == [items[0]]
 
 
-async def test_apredict_labels_inside_an_event_loop(ollama: OllamaDouble, schema: LabelSchema) -> None:
-    model = LocalModel("flat-hcap", schema, host=ollama.url)
+async def test_apredict_labels_inside_an_event_loop(
+    ollama: OllamaDouble, schema: LabelSchema, local: MakeModel
+) -> None:
+    model = local(ollama.url)
     first, second = await asyncio.gather(model.apredict(ITEM), model.apredict(ITEM + " again"))
+    await model.aclose()
     assert first.ok and second.ok and first.label == label_for(ITEM, schema.json_schema())

@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from doubles.fixtures import ollama  # noqa: F401  (fixture)
+from doubles.fixtures import ollama  # noqa: F401  (the started default double)
+from doubles.loopback import closed_url
 from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble, Reply, sequence
 from doubles.ollama_output import label_for
 from hcap_tui.cli import app
@@ -139,9 +139,7 @@ def test_a_missing_model_stops_before_anything_is_written(project: Path, ollama:
 
 
 def test_a_server_that_is_down_is_one_line(project: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    url = closed_url()
     result = predict(project, "--host", url)
     assert result.exit_code == 1
     assert result.stderr == f"error: cannot reach Ollama at {url}: start it with `ollama serve` or set OLLAMA_HOST\n"

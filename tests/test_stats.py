@@ -77,10 +77,12 @@ def project_files(paths: DataPaths, schema: LabelSchema) -> DataPaths:
         gold_line(schema, 2, label(in_form=True, race_strength="strong"), label(in_form=True), "gemini"),
         gold_line(schema, 3, label(), label(), "gemini"),
     ]
+    version_a = {"model": "flat-hcap", "model_digest": DIGEST_A}
+    version_b = {"model": "flat-hcap", "model_digest": DIGEST_B}
     model_gold = [
-        gold_line(schema, 10, label(out_of_form=True), label(), "predictions", model="flat-hcap", model_digest=DIGEST_A),
-        gold_line(schema, 11, label(), label(), "predictions", model="flat-hcap", model_digest=DIGEST_A),
-        gold_line(schema, 12, label(), label(), "predictions", model="flat-hcap", model_digest=DIGEST_B),
+        gold_line(schema, 10, label(out_of_form=True), label(), "predictions", **version_a),
+        gold_line(schema, 11, label(), label(), "predictions", **version_a),
+        gold_line(schema, 12, label(), label(), "predictions", **version_b),
     ]
     older = [flat_record(schema, key(20), label(worse_than_show=True, race_strength="weak"))]
     write(paths.gold, teacher_gold + model_gold + older)
@@ -191,3 +193,28 @@ def test_compute_stats_returns_a_value_a_view_can_render(project_files: DataPath
     assert stats.gold == 8 and stats.predictions_pending == 1
     assert stats.corrections["gemini"].rate("in_form") == 0.25
     assert stats.to_dict()["labeled"] == 6
+
+
+def test_a_project_schema_drives_the_counts(paths: DataPaths) -> None:
+    fields = [{"name": "keen", "type": "bool"}, {"name": "going", "type": "enum", "values": ["soft", "firm"]}]
+    custom = {"fields": fields}
+    paths.schema_override.write_text(json.dumps(custom), encoding="utf-8")
+    write(
+        paths.gold,
+        [
+            {
+                "formatted_input": "a",
+                "keen": True,
+                "going": "soft",
+                "origin": "gemini",
+                "proposed": {"keen": False, "going": "soft"},
+            },
+            {"formatted_input": "b", "keen": False, "going": "soft"},
+        ],
+    )
+    data = stats_json(paths.root)
+    assert data["distribution"] == {"keen": {"true": 1, "false": 1}, "going": {"soft": 2, "firm": 0}}
+    assert data["corrections"]["gemini"]["fields"] == {
+        "keen": {"reviewed": 1, "changed": 1, "rate": 1.0},
+        "going": {"reviewed": 1, "changed": 0, "rate": 0.0},
+    }

@@ -107,6 +107,14 @@ def test_tolerant_reading_skips_bad_lines_and_names_them(store: Store) -> None:
     assert "race_strength: 'decent' is not one of" in problems[4]
 
 
+def test_bom_and_non_utf8_lines(store: Store) -> None:
+    good = json.dumps(flat_record(store.schema, "first", label())).encode()
+    store.paths.labeled.write_bytes(b"\xef\xbb\xbf" + good + b"\n" + good.replace(b"first", b"caf\xe9") + b"\n")
+    loaded = store.labeled()
+    assert [item.formatted_input for item in loaded.items] == ["first"]
+    assert [str(p) for p in loaded.problems] == ["labeled.jsonl line 2: not UTF-8 text; skipped"]
+
+
 def test_missing_file_reads_as_empty(store: Store) -> None:
     assert store.predictions().items == [] and store.gold().by_input == {}
 

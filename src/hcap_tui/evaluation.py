@@ -17,7 +17,7 @@ from typing import Any
 from hcap_tui.config import DataPaths, Project
 from hcap_tui.errors import DataError, LabelError
 from hcap_tui.jsonl import JsonlFile, LineProblem
-from hcap_tui.metrics import DIGITS, Label, Scorecard, score
+from hcap_tui.metrics import DIGITS, Label, Scorecard, gc_paused, score
 from hcap_tui.ollama_client import LocalModel, Prediction
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store, now_iso
@@ -86,17 +86,17 @@ class EvalResult:
 
     def history_record(self) -> dict[str, Any]:
         """The evals.jsonl line for this run: headline figures at top level, every metric below."""
-        model = self.comparison.model
-        mean = model.mean_f1
+        c = self.comparison
+        mean = c.model.mean_f1
         return {
             "created_at": self.created_at,
             "model": self.model_name,
             "model_digest": self.model_digest,
-            "n": self.comparison.n,
-            "failed": model.failed,
-            "exact_match": round(model.exact_match, DIGITS),
+            "n": c.n,
+            "failed": c.model.failed,
+            "exact_match": round(c.model.exact_match, DIGITS),
             "mean_f1": None if mean is None else round(mean, DIGITS),
-            "metrics": {key: value for key, value in self.to_dict().items() if key in ("model", "teacher")},
+            "metrics": {"model": c.model.to_dict(), "teacher": c.teacher.to_dict()},
         }
 
 
@@ -112,6 +112,7 @@ class HistoryRow:
     mean_f1: float | None
 
 
+@gc_paused()
 def load_eval_set(store: Store) -> EvalSet:
     """The held-out items, or DataError naming the fix when there are none to evaluate."""
     path = store.paths.eval
@@ -165,6 +166,7 @@ def _message_content(messages: list[Any], role: str) -> str | None:
     return None
 
 
+@gc_paused()
 def teacher_labels(store: Store) -> tuple[dict[str, Label], list[str]]:
     """The teacher's label per input (the last line wins) and the lines of labeled.jsonl that were skipped."""
     loaded = store.labeled()
@@ -172,6 +174,7 @@ def teacher_labels(store: Store) -> tuple[dict[str, Label], list[str]]:
     return labels, [str(problem) for problem in loaded.problems]
 
 
+@gc_paused()
 def compare(
     schema: LabelSchema,
     eval_set: EvalSet,
@@ -224,10 +227,13 @@ def evaluate(
     eval_set = load_eval_set(store)
     teacher, teacher_problems = teacher_labels(store)
     model = LocalModel(model_name, project.schema, host=host, timeout=project.settings.timeout_s)
-    digest = model.check()
-    if on_start is not None:
-        on_start(len(eval_set.items))
-    predictions = run_model(model, (item.formatted_input for item in eval_set.items), concurrency, on_prediction)
+    try:
+        digest = model.check()
+        if on_start is not None:
+            on_start(len(eval_set.items))
+        predictions = run_model(model, (item.formatted_input for item in eval_set.items), concurrency, on_prediction)
+    finally:
+        model.close()
     result = EvalResult(
         model_name=model_name,
         model_digest=digest,
@@ -253,7 +259,7 @@ def read_history(paths: DataPaths) -> tuple[list[HistoryRow], list[str]]:
                 HistoryRow(
                     created_at=str(record["created_at"]),
                     model=str(record["model"]),
-                    digest=record.get("model_digest"),
+                    digest=record["model_digest"] if isinstance(record.get("model_digest"), str) else None,
                     n=int(record["n"]),
                     exact_match=float(record["exact_match"]),
                     mean_f1=None if record.get("mean_f1") is None else float(record["mean_f1"]),

@@ -43,6 +43,8 @@ class Appended:
     data: bytes
 
 
+_BOM = b"\xef\xbb\xbf"
+
 # One reusable encoder: `json.dumps(..., ensure_ascii=False)` would build a new one for every line.
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
 
@@ -100,6 +102,7 @@ class JsonlFile:
             return
         except OSError as exc:
             raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        data = data.removeprefix(_BOM)  # written by some Windows editors; not part of the first record
         lines = data.split(b"\n")
         torn = not data.endswith(b"\n")
         last = len(lines) if torn else len(lines) - 1
@@ -109,16 +112,19 @@ class JsonlFile:
                 continue
             line_no = index + 1
             try:
-                value = json.loads(raw)
+                value = json.loads(raw.decode("utf-8"))  # decoding here spares json its encoding detection
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 if torn and index == last - 1:
                     reason = "incomplete last line (a write was interrupted); skipped"
+                elif isinstance(exc, UnicodeDecodeError):
+                    reason = "not UTF-8 text; skipped"
                 else:
-                    reason = f"not valid JSON ({getattr(exc, 'msg', exc)}); skipped"
+                    reason = f"not valid JSON ({exc.msg}); skipped"
                 yield line_no, LineProblem(self.path, line_no, reason)
                 continue
             if not isinstance(value, dict):
-                yield line_no, LineProblem(self.path, line_no, f"expected a JSON object, got {type(value).__name__}; skipped")
+                reason = f"expected a JSON object, got {type(value).__name__}; skipped"
+                yield line_no, LineProblem(self.path, line_no, reason)
                 continue
             yield line_no, value
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import ollama
@@ -56,11 +56,11 @@ class ModelMissing(OllamaError):
 
 
 class ServerBusy(OllamaError):
-    """The server's request queue stayed full (503) through every back-off."""
+    """The server's request queue is full (503); raised once the back-off retries are used up."""
 
-    def __init__(self, host: str, tries: int) -> None:
+    def __init__(self, host: str) -> None:
         super().__init__(
-            f"Ollama at {host} is busy (503, queue full) after {tries} tries: "
+            f"Ollama at {host} stayed busy (503, request queue full) through every retry: "
             "lower --concurrency or raise OLLAMA_MAX_QUEUE on the server"
         )
 
@@ -126,7 +126,7 @@ def _translated(host: str, timeout: float, model: str | None = None) -> Iterator
         if exc.status_code == 404 and model is not None:
             raise ModelMissing(model, host) from None
         if exc.status_code == 503:
-            raise ServerBusy(host, 1) from None
+            raise ServerBusy(host) from None
         if exc.status_code == 400 and "path or modelfile are required" in str(exc.error).lower():
             raise ServerTooOld(host) from None
         raise OllamaError(f"Ollama at {host} answered {exc.status_code}: {exc.error}") from None
@@ -135,7 +135,7 @@ def _translated(host: str, timeout: float, model: str | None = None) -> Iterator
     except (ConnectionError, httpx.ConnectError):
         raise OllamaUnreachable(host) from None
     except httpx.TransportError as exc:
-        raise OllamaError(f"lost the connection to Ollama at {host} ({exc}): check that the server is still up") from None
+        raise OllamaError(f"lost the connection to Ollama at {host} ({exc}): check that it is still running") from None
 
 
 class LocalModel:
@@ -226,20 +226,33 @@ class LocalModel:
                 if failures:
                     raise failures[0]  # type: ignore[misc]
         finally:
-            for task in pending:
+            unfinished = asyncio.all_tasks(loop)  # requests in flight, and the wait Ctrl-C broke into
+            for task in unfinished:
                 task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.wait(pending))
+            if unfinished:
+                loop.run_until_complete(asyncio.wait(unfinished))
             loop.run_until_complete(client.close())
             loop.close()
+
+    def close(self) -> None:
+        """Release the blocking client's connections (`aclose` releases those `apredict` opened)."""
+        self._client.close()
+
+    async def aclose(self) -> None:
+        """Release the connections `apredict` opened in the running event loop."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _async_client(self) -> ollama.AsyncClient:
         """A new asyncio client; each event loop needs its own."""
         return ollama.AsyncClient(host=self.host, timeout=self.timeout, verify=self._tls)
-
-    def close(self) -> None:
-        """Release the synchronous connection pool."""
-        self._client.close()
 
     async def _apredict_with(self, client: ollama.AsyncClient, formatted_input: str) -> Prediction:
         """The async twin of `predict`, on a given client."""
@@ -268,27 +281,25 @@ class LocalModel:
 
     def _chat(self, request: dict[str, Any]) -> ollama.ChatResponse:
         """One chat call, backing off while the server is busy."""
-        for tries, pause in enumerate((*self.busy_backoff, None), start=1):
+        for pause in self.busy_backoff:
             try:
                 with _translated(self.host, self.timeout, self.model):
                     return self._client.chat(**request)
             except ServerBusy:
-                if pause is None:
-                    raise ServerBusy(self.host, tries) from None
                 time.sleep(pause)
-        raise AssertionError("unreachable")
+        with _translated(self.host, self.timeout, self.model):
+            return self._client.chat(**request)
 
     async def _achat(self, client: ollama.AsyncClient, request: dict[str, Any]) -> ollama.ChatResponse:
         """The async twin of `_chat`."""
-        for tries, pause in enumerate((*self.busy_backoff, None), start=1):
+        for pause in self.busy_backoff:
             try:
                 with _translated(self.host, self.timeout, self.model):
                     return await client.chat(**request)
             except ServerBusy:
-                if pause is None:
-                    raise ServerBusy(self.host, tries) from None
                 await asyncio.sleep(pause)
-        raise AssertionError("unreachable")
+        with _translated(self.host, self.timeout, self.model):
+            return await client.chat(**request)
 
     def _judge(self, formatted_input: str, response: ollama.ChatResponse, attempt: int, started: float) -> Prediction:
         """A Prediction from one response: a validated label, or the reason the output cannot be used."""
@@ -327,6 +338,16 @@ class ModelRegistry:
         self.host = resolve_host(host)
         self.timeout = timeout
         self._client = ollama.Client(host=self.host, timeout=timeout)
+
+    def close(self) -> None:
+        """Release the client's connections."""
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def models(self) -> dict[str, str | None]:
         """Every model's full name (`name:tag`) with its digest."""

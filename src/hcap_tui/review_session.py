@@ -17,7 +17,7 @@ Rules worth knowing:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any
 
 from hcap_tui.config import DataPaths
 from hcap_tui.errors import HcapError
-from hcap_tui.jsonl import Appended, LineProblem
+from hcap_tui.jsonl import Appended
 from hcap_tui.store import Checkpoint, GoldIndex, LabeledItem, Store, flat_record, now_iso
 
 
@@ -35,10 +35,7 @@ class ReviewError(HcapError):
 
 @dataclass(frozen=True)
 class ReviewSource:
-    """A file whose labels a reviewer turns into gold.
-
-    `name` is both the gold `origin` and the checkpoint suffix (`.checkpoint-<name>`).
-    """
+    """A file whose labels a reviewer turns into gold; `name` is its gold `origin` and checkpoint suffix."""
 
     name: str
     title: str
@@ -52,7 +49,9 @@ class ReviewSource:
 
 
 GEMINI = ReviewSource("gemini", "Gemini Review", "labeled", "hcap label --count 200", copies_model=False)
-PREDICTIONS = ReviewSource("predictions", "Model Predictions", "predictions", "hcap predict --count 20", copies_model=True)
+PREDICTIONS = ReviewSource(
+    "predictions", "Model Predictions", "predictions", "hcap predict --count 20", copies_model=True
+)
 SOURCES = (GEMINI, PREDICTIONS)
 
 
@@ -64,11 +63,6 @@ class Filter(Enum):
     IN_GOLD = "in gold"
     DISAGREES = "disagrees with gold"
 
-    def following(self) -> Filter:
-        """The next filter in the cycle."""
-        members = list(Filter)
-        return members[(members.index(self) + 1) % len(members)]
-
 
 class GoldBook:
     """The gold standard as this process knows it, shared by every review tab: last approval per input wins.
@@ -79,9 +73,6 @@ class GoldBook:
     def __init__(self, index: GoldIndex) -> None:
         self._by_input = dict(index.by_input)
         self.version = 0
-
-    def __len__(self) -> int:
-        return len(self._by_input)
 
     def __contains__(self, formatted_input: str) -> bool:
         return formatted_input in self._by_input
@@ -113,12 +104,7 @@ class ReviewSession:
     """Navigation, drafts, approvals and resume for one source; items may arrive in chunks while loading."""
 
     def __init__(
-        self,
-        store: Store,
-        source: ReviewSource,
-        gold: GoldBook,
-        reviewer: str,
-        checkpoint: Checkpoint | None = None,
+        self, store: Store, source: ReviewSource, gold: GoldBook, reviewer: str, checkpoint: Checkpoint | None = None
     ) -> None:
         self.store = store
         self.schema = store.schema
@@ -225,19 +211,6 @@ class ReviewSession:
         blank = {"bool": False, "enum": None, "text": ""}
         return {f.name: blank[f.kind] for f in self.schema.fields}
 
-    @property
-    def edited(self) -> bool:
-        """Whether the reviewer has unapproved edits on the current item."""
-        return self.position in self._drafts
-
-    def changed(self) -> list[str]:
-        """Fields whose draft value differs from the proposal, in schema order."""
-        return self.schema.changed_fields(self.proposal, self.draft)
-
-    def unset(self) -> list[str]:
-        """Fields that still need a value before the current item can be approved."""
-        return [name for name, value in self.draft.items() if value is None]
-
     # Editing the draft
 
     def toggle(self, name: str) -> None:
@@ -269,11 +242,11 @@ class ReviewSession:
 
         The append is fsynced before this returns, so whatever the screen shows next is already on disk.
         """
-        unset = self.unset()
+        item, draft, proposal = self.current, self.draft, self.proposal
+        unset = [name for name, value in draft.items() if value is None]
         if unset:
             titles = ", ".join(self.schema.field(name).title for name in unset)
             raise ReviewError(f"choose a value for {titles} before approving this item")
-        item, draft, proposal = self.current, self.draft, self.proposal
         provenance: dict[str, Any] = {
             "origin": self.source.name,
             "proposed": proposal,
@@ -304,7 +277,7 @@ class ReviewSession:
             raise ReviewError("nothing to undo in this tab")
         entry = self._undo.pop()
         if not self.store.undo(entry.receipt):
-            raise ReviewError("the last approval is no longer in goldstandard.jsonl (compacted or edited); nothing undone")
+            raise ReviewError("that approval is no longer in goldstandard.jsonl (compacted or edited); nothing undone")
         self._set_gold(self.items[entry.index].formatted_input, entry.replaced)
         self.approved -= 1
         self.position = entry.index
@@ -348,7 +321,8 @@ class ReviewSession:
         return None
 
     def _move_to(self, index: int | None) -> bool:
-        if index is None:
+        """Go to `index` unless it is None; whether the position moved."""
+        if index is None or index == self.position:
             return False
         self.position = index
         return True
@@ -371,11 +345,7 @@ class ReviewSession:
         found = self._find(self.position + 1, 1, Filter.NOT_IN_GOLD)
         if found is None:
             found = self._find(0, 1, Filter.NOT_IN_GOLD)
-        return found != self.position and self._move_to(found)
-
-    def count(self, filter_: Filter) -> int:
-        """How many items pass a filter."""
-        return sum(1 for index in range(len(self.items)) if self.matches(index, filter_))
+        return self._move_to(found)
 
     def set_filter(self, filter_: Filter) -> int:
         """Switch filters, landing on the nearest passing item; returns how many items pass."""
@@ -383,11 +353,12 @@ class ReviewSession:
         if self.items and not self.matches(self.position):
             forward = self._find(self.position, 1)
             self._move_to(forward if forward is not None else self._find(self.position, -1))
-        return self.count(filter_)
+        return sum(1 for index in range(len(self.items)) if self.matches(index))
 
     def cycle_filter(self) -> int:
         """Switch to the next filter; returns how many items pass it."""
-        return self.set_filter(self.filter.following())
+        members = list(Filter)
+        return self.set_filter(members[(members.index(self.filter) + 1) % len(members)])
 
     # Counters
 
@@ -407,15 +378,3 @@ class ReviewSession:
             f"{self.position + 1}/{len(self.items)} · {self.approved} approved this session"
             f" · {self.pending} not in gold"
         )
-
-
-def summarize_problems(problems: Sequence[LineProblem], shown: int = 5) -> str | None:
-    """One line saying how many lines of a file were skipped and where, or None when there were none."""
-    if not problems:
-        return None
-    lines = ", ".join(str(p.line) for p in problems[:shown]) + (", …" if len(problems) > shown else "")
-    plural = "s" if len(problems) > 1 else ""
-    return (
-        f"{problems[0].path.name}: {len(problems)} unreadable line{plural} skipped (line{plural} {lines});"
-        " `hcap check` says why"
-    )

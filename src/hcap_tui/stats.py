@@ -15,7 +15,7 @@ from typing import Any
 from hcap_tui.comments import CommentsFile
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError
-from hcap_tui.metrics import DIGITS, ratio
+from hcap_tui.metrics import DIGITS, gc_paused, ratio
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import LabeledItem, Loaded, Store
 
@@ -109,6 +109,7 @@ class Stats:
         }
 
 
+@gc_paused()
 def compute_stats(project: Project) -> Stats:
     """Count the project's comments, teacher labels, predictions and gold, and the review corrections."""
     schema = project.schema

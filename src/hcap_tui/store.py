@@ -3,7 +3,8 @@
 Every record is a flat JSON object as the user's own files have it: `formatted_input`, then the
 label fields in schema order at top level, then provenance fields hcap adds beside them. The store
 reads the user's older shapes too (extra booleans on teacher lines, `prompt`/`completion`
-prediction lines) and never rewrites a file except by the explicit, atomic `compact_gold`.
+prediction lines) and only ever appends, with two atomic exceptions: the explicit `compact_gold`, and
+undoing an approval that other lines have since been appended after.
 """
 
 from __future__ import annotations

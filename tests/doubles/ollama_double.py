@@ -12,12 +12,12 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from doubles.loopback import LoopbackHandler, LoopbackServer
 from doubles.ollama_output import label_for, logprobs_for, tokens
 
 DEFAULT_DIGEST = "sha256:" + hashlib.sha256(b"flat-hcap test weights").hexdigest()
@@ -62,7 +62,7 @@ def full_name(name: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
-class OllamaDouble:
+class OllamaDouble(LoopbackServer):
     """A running fake Ollama server; a context manager, or call `start()` / `stop()`."""
 
     def __init__(
@@ -74,6 +74,7 @@ class OllamaDouble:
         version: str = "0.13.0",
         max_queue: int = 512,
     ) -> None:
+        super().__init__(_Handler)
         models = {"flat-hcap:latest": DEFAULT_DIGEST} if models is None else models
         self.models = {full_name(k): v for k, v in models.items()}
         self.slots = slots
@@ -84,41 +85,16 @@ class OllamaDouble:
         self.max_in_flight = 0
         self.created: dict[str, dict] = {}
         self.blobs: dict[str, bytes] = {}
-        self.url = ""
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(slots)
         self._in_flight = 0
         self._waiting = 0
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def queued(self) -> int:
         """Chat requests waiting for a free slot right now."""
         with self._lock:
             return self._waiting
-
-    def start(self) -> OllamaDouble:
-        """Listen on a free loopback port and serve in a background thread."""
-        handler = type("Handler", (_Handler,), {"double": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; requests still sleeping in a slot give up at once."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> OllamaDouble:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- endpoints: each returns (status, body) where body is a dict, a list of NDJSON lines, or None
 
@@ -151,7 +127,8 @@ class OllamaDouble:
 
     def _chat_answer(self, body: dict, name: str, reply: Reply) -> Any:
         """The chat response body (or NDJSON lines when streaming) for a successful reply."""
-        prompt = "".join(str(m.get("content", "")) for m in body.get("messages", []))
+        users = [str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "user"]
+        prompt = users[-1] if users else ""
         content = reply.content if reply.content is not None else json.dumps(label_for(prompt, body.get("format")))
         pieces, done_reason = tokens(content), reply.done_reason
         limit = (body.get("options") or {}).get("num_predict")
@@ -204,8 +181,9 @@ class OllamaDouble:
         params = created.get("parameters", {"stop": ["<|eot_id|>"], "temperature": 0})
         lines = [f"{k} {json.dumps(v) if isinstance(v, str) else v}" for k, vs in params.items()
                  for v in (vs if isinstance(vs, list) else [vs])]
+        modelfile = f"FROM {name}\nTEMPLATE {json.dumps(template)}\n" + "".join(f"PARAMETER {ln}\n" for ln in lines)
         return 200, {
-            "modelfile": f"FROM {name}\nTEMPLATE {json.dumps(template)}\n" + "".join(f"PARAMETER {ln}\n" for ln in lines),
+            "modelfile": modelfile,
             "template": template,
             "parameters": "\n".join(lines),
             "details": DETAILS,
@@ -261,25 +239,10 @@ class OllamaDouble:
         return 201, None
 
 
-class _Server(ThreadingHTTPServer):
-    """A threading server that stays quiet about clients that hung up (e.g. after a client timeout)."""
+class _Handler(LoopbackHandler):
+    """Routes requests to the double's endpoints as Ollama's server lays them out."""
 
-    daemon_threads = True
-    request_queue_size = 128  # like a real server's listen backlog: a burst of connections must not be dropped
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Drop the connection silently."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Routes requests to the double's endpoints; keep-alive HTTP/1.1 with chunked NDJSON streams."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes; don't let them wait for an ACK
     double: OllamaDouble
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on the test output."""
 
     def do_GET(self) -> None:
         if self.path == "/api/tags":
@@ -321,48 +284,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"error": "invalid request body"})
             return
         self._send(*endpoint(body))
-
-    def _read_body(self) -> bytes:
-        """The request body, whether sent with Content-Length or chunked."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            parts = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline().strip():  # trailers
-                pass
-            return b"".join(parts)
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-    def _send(self, status: int, body: Any) -> None:
-        """A JSON body, an NDJSON stream (a list of lines, sent chunked), plain text or nothing."""
-        try:
-            if isinstance(body, list):
-                self._stream(status, body)
-                return
-            if body is None:
-                payload, kind = b"", "text/plain; charset=utf-8"
-            elif isinstance(body, str):
-                payload, kind = body.encode(), "text/plain; charset=utf-8"
-            else:
-                payload, kind = json.dumps(body).encode(), "application/json; charset=utf-8"
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _stream(self, status: int, lines: Iterable[dict]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        for line in lines:
-            chunk = json.dumps(line).encode() + b"\n"
-            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-        self.wfile.write(b"0\r\n\r\n")
 
 
 def _now() -> str:

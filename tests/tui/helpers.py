@@ -75,7 +75,7 @@ def prediction_records() -> list[dict[str, Any]]:
     provenance = {"model": "flat-hcap", "model_digest": "sha256:" + "d" * 64, "batch_id": "b1"}
     return [
         {"formatted_input": ITEMS[1]} | label(in_form=True, race_strength="strong") | provenance,
-        {"formatted_input": ITEMS[2], "status": "failed", "error": "done_reason length", "raw": "{\"in_"} | provenance,
+        {"formatted_input": ITEMS[2], "status": "failed", "error": "done_reason length", "raw": '{"in_'} | provenance,
     ]
 
 
@@ -105,3 +105,8 @@ def pane(pilot: Pilot, source: str = "gemini") -> ReviewPane:
 def shown(pilot: Pilot, selector: str, source: str = "gemini") -> str:
     """The plain text a Static in a review pane shows."""
     return str(pane(pilot, source).query_one(selector, Static).render())
+
+
+def status(pilot: Pilot, source: str = "gemini") -> str:
+    """The status line of a source's tab: counters, then markers and the last outcome."""
+    return " ".join(shown(pilot, f"#status-{part}", source) for part in ("counters", "markers"))

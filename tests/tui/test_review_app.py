@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Checkbox, Select, TextArea
 from typer.testing import CliRunner
 
 from hcap_tui.cli import app as hcap_app
@@ -15,8 +16,7 @@ from hcap_tui.config import DataPaths
 from hcap_tui.tui.app import ReviewApp
 from hcap_tui.tui.main import cli as hcap_tui_cli
 from hcap_tui.tui.widgets.placeholders import EmptyState
-from tui.helpers import ITEMS, label, pane, read_jsonl, settle, shown, write_jsonl
-from textual.widgets import Checkbox, Select, TextArea
+from tui.helpers import ITEMS, label, pane, read_jsonl, settle, shown, status, write_jsonl
 
 SIZE = (80, 24)
 
@@ -25,7 +25,9 @@ def checkpoint(paths: DataPaths, source: str = "gemini") -> dict[str, Any]:
     return json.loads(paths.checkpoint(source).read_text(encoding="utf-8"))
 
 
-async def test_toggle_cycle_and_approve_write_gold_and_move_on(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+async def test_toggle_cycle_and_approve_write_gold_and_move_on(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -39,13 +41,15 @@ async def test_toggle_cycle_and_approve_write_gold_and_move_on(make_app: Callabl
         assert gold["changed"] == ["in_form", "race_strength"]
         assert (gold["origin"], gold["reviewer"]) == ("gemini", "ann")
         assert checkpoint(paths) == {"index": 1, "formatted_input": ITEMS[1]}
-        status = shown(pilot, "StatusLine")
-        assert "2/4 · 1 approved this session · 3 not in gold" in status and "saved ✓" in status
+        line = status(pilot)
+        assert "2/4 · 1 approved this session · 3 not in gold" in line and "saved ✓" in line
         await pilot.press("enter")  # approving unchanged is one key
         assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == ITEMS[:2]
 
 
-async def test_enter_approves_even_when_a_checkbox_has_focus(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+async def test_enter_approves_even_when_a_checkbox_has_focus(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -70,7 +74,7 @@ async def test_back_and_undo_take_the_approval_off_disk(make_app: Callable[[], R
         assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == [ITEMS[0]]
         assert checkpoint(paths) == {"index": 1, "formatted_input": ITEMS[1]}
         assert pane(pilot).query_one("#field-out_of_form", Checkbox).value is True  # the undone values come back
-        assert "approval undone" in shown(pilot, "StatusLine")
+        assert "approval undone" in status(pilot)
         await pilot.press("s")  # skip drops them
         assert checkpoint(pilot.app.project.paths)["index"] == 2
         await pilot.press("p")
@@ -113,13 +117,13 @@ async def test_filter_visits_only_items_not_in_gold(make_app: Callable[[], Revie
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f")
-        assert "2 items not in gold" in shown(pilot, "StatusLine")
+        assert "2 items not in gold" in status(pilot)
         assert checkpoint(paths)["formatted_input"] == ITEMS[2]
         await pilot.press("enter")
         assert checkpoint(paths)["formatted_input"] == ITEMS[3]
         await pilot.press("p")  # item 3 is in gold now, so back skips over everything
         assert checkpoint(paths)["formatted_input"] == ITEMS[3]
-        assert "first item" in shown(pilot, "StatusLine")
+        assert "first item" in status(pilot)
 
 
 async def test_item_in_gold_shows_gold_values_and_a_marker(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
@@ -129,7 +133,7 @@ async def test_item_in_gold_shows_gold_values_and_a_marker(make_app: Callable[[]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "● in gold (bob, 2025-05-01T10:00:00+00:00)" in shown(pilot, "#result-line")
-        assert "in gold" in shown(pilot, "StatusLine")
+        assert "in gold" in status(pilot)
         controls = pane(pilot)
         assert controls.query_one("#field-out_of_form", Checkbox).value is True
         assert controls.query_one("#field-better_than_show", Checkbox).value is False
@@ -147,13 +151,15 @@ async def test_quit_and_restart_resume_each_tab(make_app: Callable[[], ReviewApp
         await pilot.press("q")
     assert checkpoint(paths)["formatted_input"] == ITEMS[2]
     assert checkpoint(paths, "predictions")["formatted_input"] == ITEMS[2]
-    write_jsonl(paths.labeled, [{"formatted_input": "Won | [HORSE]: a new item from a later batch"} | label()]
-                + read_jsonl(paths.labeled))
+    write_jsonl(
+        paths.labeled,
+        [{"formatted_input": "Won | [HORSE]: a new item from a later batch"} | label()] + read_jsonl(paths.labeled),
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert shown(pilot, "StatusLine").startswith("4/5")
-        assert shown(pilot, "StatusLine", "predictions").startswith("2/2")
+        assert status(pilot).startswith("4/5")
+        assert status(pilot, "predictions").startswith("2/2")
 
 
 async def test_old_bare_integer_checkpoint_is_honoured(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
@@ -161,8 +167,20 @@ async def test_old_bare_integer_checkpoint_is_honoured(make_app: Callable[[], Re
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert shown(pilot, "StatusLine").startswith("4/4")
+        assert status(pilot).startswith("4/4")
         assert "10th of 16, well beaten" in shown(pilot, "#result-line")
+
+
+async def test_checkpoint_of_a_replaced_file_starts_at_the_first_item_not_in_gold(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
+    paths.checkpoint("gemini").write_text('{"index": 3, "formatted_input": "an item of an older batch"}\n')
+    write_jsonl(paths.gold, [{"formatted_input": ITEMS[0]} | label()])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert status(pilot).startswith("2/4")
+        assert shown(pilot, "#result-line").startswith("Won")
 
 
 async def test_failed_prediction_needs_a_value_before_approval(
@@ -205,7 +223,7 @@ async def test_corrupt_lines_are_reported_and_the_rest_loads(
     monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), original(message, **kw))[1])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert shown(pilot, "StatusLine").startswith("1/4")
+        assert status(pilot).startswith("1/4")
     assert "labeled.jsonl: 2 unreadable lines skipped (lines 3, 6)" in " ".join(notes)
 
 

@@ -19,21 +19,18 @@ from hcap_tui.metrics import BinaryScore, EnumScore, Interval, Scorecard
 from hcap_tui.schema import LabelSchema
 
 SHOWN_PROBLEMS = 5  # skipped lines and failures listed by name before the rest are only counted
+MODEL_HELP = "Ollama model to evaluate (default: `model` in hcap.toml, else flat-hcap)."
+HOST_HELP = "Ollama URL (default: `ollama_host` in hcap.toml, else $OLLAMA_HOST, else http://127.0.0.1:11434)."
+CONCURRENCY_HELP = "Requests in flight; match OLLAMA_NUM_PARALLEL (default: `concurrency` in hcap.toml, else 1)."
 DIGEST_SHOWN = 12  # hex digits of a model digest shown to tell versions apart
 
 
 @app.command("eval")
 @guarded
 def eval_command(
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Ollama model to evaluate (default: `model` in hcap.toml, else flat-hcap).")
-    ] = None,
-    host: Annotated[
-        str | None, typer.Option("--host", help="Ollama URL (default: hcap.toml, then $OLLAMA_HOST, then 127.0.0.1:11434).")
-    ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight; match OLLAMA_NUM_PARALLEL (default: hcap.toml, else 1).")
-    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help=MODEL_HELP)] = None,
+    host: Annotated[str | None, typer.Option("--host", help=HOST_HELP)] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", min=1, help=CONCURRENCY_HELP)] = None,
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -79,8 +76,10 @@ def _report(schema: LabelSchema, result: EvalResult) -> Group:
     c = result.comparison
     digest = f" ({escape(_digest(result.model_digest))})" if result.model_digest else ""
     lines = [
-        f"[bold]hcap eval[/bold]: {escape(result.model_name)}{digest} on {c.n} held-out items "
-        f"({c.from_gold} scored against gold, {c.n - c.from_gold} against the exported label)",
+        (
+            f"[bold]hcap eval[/bold]: {escape(result.model_name)}{digest} on {c.n} held-out items "
+            f"({c.from_gold} scored against gold, {c.n - c.from_gold} against the exported label)"
+        ),
     ]
     if c.model.failed:
         lines.append(f"model: {c.model.failed} of {c.n} predictions failed and count as wrong:")

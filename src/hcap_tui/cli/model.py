@@ -32,8 +32,8 @@ def import_model(
 ) -> None:
     """Serve a GGUF as NAME:TAG with hcap's prompt template, and point NAME (NAME:latest) at it."""
     settings = open_project(data_dir, must_exist=False).settings
-    registry = ModelRegistry(host or settings.ollama_host)
-    result = import_gguf(path, name=name, tag=tag, registry=registry, on_step=note)
+    with ModelRegistry(host or settings.ollama_host) as registry:
+        result = import_gguf(path, name=name, tag=tag, registry=registry, on_step=note)
     if as_json:
         typer.echo(json.dumps({"model": result.model, "latest": result.latest, "blob": result.blob,
                                "digest": result.digest}))

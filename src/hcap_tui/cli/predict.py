@@ -7,8 +7,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
-from rich.progress import TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Column, Table
 from rich.text import Text
 
@@ -62,27 +70,22 @@ def predict(
     """Label COUNT comments not yet in gold or pending, appending each result to predictions.jsonl as it lands."""
     project = open_project(data_dir)
     settings = project.settings
-    local = LocalModel(
-        model or settings.model,
-        project.schema,
-        host=host or settings.ollama_host,
-        timeout=timeout or settings.timeout_s,
-    )
-    digest = local.check()
-    store = Store(project.paths, project.schema)
-    comments = draw_sample(
-        store, CommentsFile(csv_path or project.paths.comments), count or settings.predict_count, resolve_seed(seed)
-    )
-    if not comments:
-        note("nothing to predict: every eligible comment is already in gold or pending in predictions.jsonl")
-        return
-    run = PredictionRun(store, local, comments)
     in_flight = concurrency or settings.concurrency
-    note(
-        f"predicting {len(comments)} comments with {local.model} ({(digest or 'unknown digest')[:19]}) "
-        f"at {local.host}, {in_flight} at a time, into {project.paths.predictions}"
-    )
-    _run_with_progress(run, in_flight)
+    model_name, url = model or settings.model, host or settings.ollama_host
+    with LocalModel(model_name, project.schema, host=url, timeout=timeout or settings.timeout_s) as local:
+        digest = local.check()
+        store = Store(project.paths, project.schema)
+        source = CommentsFile(csv_path or project.paths.comments)
+        comments = draw_sample(store, source, count or settings.predict_count, resolve_seed(seed))
+        if not comments:
+            note("nothing to predict: every eligible comment is already in gold or pending in predictions.jsonl")
+            return
+        run = PredictionRun(store, local, comments)
+        note(
+            f"predicting {len(comments)} comments with {local.model} ({(digest or 'unknown digest')[:19]}) "
+            f"at {local.host}, {in_flight} at a time, into {project.paths.predictions}"
+        )
+        _run_with_progress(run, in_flight)
     summary = run.summary
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))

@@ -16,7 +16,8 @@ from hcap_tui.errors import DataError
 from hcap_tui.store import Store
 
 CsvOption = Annotated[
-    Path | None, typer.Option("--csv", help="Comments CSV [default: comments.csv in the data folder].", show_default=False)
+    Path | None,
+    typer.Option("--csv", help="Comments CSV [default: comments.csv in the data folder].", show_default=False),
 ]
 SeedOption = Annotated[
     int | None, typer.Option("--seed", help="Seed for a repeatable draw [default: a fresh one, printed on stderr].")

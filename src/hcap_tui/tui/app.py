@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import getpass
+from typing import ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import TextArea
 
 from hcap_tui.config import Project
-from hcap_tui.tui.bindings import NAVIGATION_BINDINGS, field_bindings, help_rows
+from hcap_tui.tui.bindings import APPROVE, NAVIGATION_BINDINGS, field_bindings, help_rows
 from hcap_tui.tui.screens.help import HelpScreen
 from hcap_tui.tui.screens.review import ReviewScreen
 
@@ -19,9 +20,9 @@ class ReviewApp(App[None]):
 
     TITLE = "hcap review"
     ENABLE_COMMAND_PALETTE = False  # the footer's room goes to review keys
-    BINDINGS = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="This list of keys"),
+        Binding("q", "quit", "Quit", tooltip="Save each tab's position and leave (unapproved edits are dropped)"),
     ]
 
     def __init__(self, project: Project, reviewer: str) -> None:
@@ -36,16 +37,14 @@ class ReviewApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`q` and `?` type into a text area rather than quitting or opening help."""
-        if action in ("quit", "help") and isinstance(self.focused, TextArea):
-            return False
-        return True
+        return not (action in ("quit", "help") and isinstance(self.focused, TextArea))
 
     def action_help(self) -> None:
         """Open the list of every key."""
         bindings = [
-            NAVIGATION_BINDINGS[0],
+            APPROVE,
             *field_bindings(self.project.schema),
-            *NAVIGATION_BINDINGS[1:],
+            *NAVIGATION_BINDINGS,
             *ReviewScreen.BINDINGS,
             *self.BINDINGS,
         ]

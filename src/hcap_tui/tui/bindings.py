@@ -1,8 +1,8 @@
 """The review keys, derived from the label schema, and the rows of the help screen that lists them.
 
 Booleans get the digits 1..9 in schema order; each enum gets the first letter of its name that no
-other key uses (r for race_strength), which cycles it, and the same letter in upper case, which opens
-a picker. Nothing here names a schema field.
+other key uses (r for the default schema's race strength), which cycles it, and the same letter in
+upper case, which opens a picker. Nothing here names a schema field.
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ from textual.binding import Binding
 
 from hcap_tui.schema import LabelSchema
 
-# Keys the review pane, screen and app use for everything other than schema fields.
+# Keys of the review pane other than the schema's fields. Descriptions are the footer's words; tooltips
+# (shown on hover and in the help screen) say more.
+APPROVE = Binding("enter", "approve", "Approve", priority=True, tooltip="Save to gold as shown and go to the next item")
 NAVIGATION_BINDINGS = [
-    Binding("enter", "approve", "Approve", priority=True),
-    Binding("s", "skip", "Skip"),
-    Binding("u", "undo", "Undo"),
-    Binding("f", "cycle_filter", "Filter"),
-    Binding("e", "edit_text", "Reasoning"),
-    Binding("escape", "leave_editing", "Done", key_display="esc"),
+    APPROVE,
+    Binding("s", "skip", "Skip", tooltip="Next item without approving; drops edits to this one"),
+    Binding("u", "undo", "Undo", tooltip="Take this tab's last approval back out of gold and return to it"),
+    Binding("f", "cycle_filter", "Filter", tooltip="Visit all / not in gold / in gold / disagrees with gold"),
+    Binding("e", "edit_text", "Reasoning", tooltip="Edit the reasoning (the keys type into it until esc)"),
+    Binding("escape", "leave_editing", "Done", key_display="esc", tooltip="Leave the text or list being edited"),
     Binding("left,p", "previous", "Previous item", show=False),
     Binding("right,n", "next", "Next item", show=False),
     Binding("g", "next_pending", "Next item not in gold", show=False),
@@ -71,7 +73,7 @@ def field_bindings(schema: LabelSchema) -> list[Binding]:
 
 
 def help_rows(bindings: Iterable[Binding], key_display: Callable[[Binding], str]) -> list[tuple[str, str]]:
-    """(keys, description) per binding, alternative keys joined, in the order given, duplicates dropped."""
+    """(keys, what they do) per binding, alternative keys joined, in the order given, repeated actions dropped."""
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
     for binding in bindings:
@@ -80,5 +82,5 @@ def help_rows(bindings: Iterable[Binding], key_display: Callable[[Binding], str]
         seen.add(binding.action)
         keys = [key.strip() for key in binding.key.split(",")]
         shown = binding.key_display or " / ".join(key_display(Binding(key, binding.action)) for key in keys)
-        rows.append((shown, binding.description))
+        rows.append((shown, binding.tooltip or binding.description))
     return rows

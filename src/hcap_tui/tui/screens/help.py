@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -17,7 +19,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen {
         align: center middle;
         VerticalScroll {
-            width: 64;
+            width: 76;
             max-width: 95%;
             height: auto;
             max-height: 90%;
@@ -28,7 +30,7 @@ class HelpScreen(ModalScreen[None]):
         }
     }
     """
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close", show=False)]
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
         super().__init__()

@@ -7,10 +7,11 @@ Tabs are built from `SOURCES`; another kind of tab (statistics, say) is one more
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane, Tabs
@@ -18,15 +19,18 @@ from textual.worker import Worker, WorkerState
 
 from hcap_tui.config import Project
 from hcap_tui.errors import HcapError
-from hcap_tui.review_session import SOURCES, GoldBook, summarize_problems
+from hcap_tui.review_session import SOURCES, GoldBook
 from hcap_tui.store import GoldIndex, Store
+from hcap_tui.tui.source_reader import summarize_problems
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 
 
 class ReviewScreen(Screen):
     """Tabs "Gemini Review" and "Model Predictions", the footer, and the shared gold."""
 
-    BINDINGS = [Binding("t", "next_tab", "Next tab", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "next_tab", "Next tab", show=False, tooltip="Switch to the next tab")
+    ]
 
     @dataclass
     class GoldLoaded(Message):
@@ -81,9 +85,8 @@ class ReviewScreen(Screen):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        pane = event.pane.query(ReviewPane).first() if event.pane.query(ReviewPane) else None
-        if pane is not None:
-            pane.focus()
+        for pane in event.pane.query(ReviewPane):
+            pane.focus()  # the review keys act on the focused pane
 
     def action_next_tab(self) -> None:
         """Switch to the next tab."""

@@ -47,7 +47,7 @@ class FieldControls(Vertical):
         }
         .enum-row { height: 1; }
         .enum-row Label { width: auto; padding: 0 1 0 0; }
-        .enum-row Select { width: 24; }
+        .enum-row Select { width: 16; }
         .enum-row .was { padding: 0 0 0 1; }
     }
     """
@@ -95,7 +95,9 @@ class FieldControls(Vertical):
             box = self.query_one(f"#field-{field.name}", Checkbox)
             with box.prevent(Checkbox.Changed):
                 box.value = bool(draft[field.name])
-            box.label = self._label(field, self._was(field, draft, proposal))
+            label = self._label(field, self._was(field, draft, proposal))
+            if box.label != label:
+                box.label = label
         for field in self.schema.enums:
             select = self.query_one(f"#field-{field.name}", Select)
             with select.prevent(Select.Changed):

@@ -41,7 +41,7 @@ class ItemView(Vertical):
     DEFAULT_CSS = """
     ItemView {
         height: 1fr;
-        #result-line { height: auto; max-height: 3; padding: 0 1; }
+        #result-line { height: auto; max-height: 3; padding: 0 1; color: $text-accent; }
         #failure { height: auto; max-height: 2; padding: 0 1; color: $text-error; display: none; }
         #failure.-shown { display: block; }
         #race { height: auto; }

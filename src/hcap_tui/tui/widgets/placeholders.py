@@ -21,7 +21,7 @@ class LoadProgress(Vertical):
 
     def compose(self) -> ComposeResult:
         yield LoadingIndicator()
-        yield Static("Waiting for goldstandard.jsonl…", id="load-label", markup=False)
+        yield Static("Reading goldstandard.jsonl…", id="load-label", markup=False)
         with Center():
             yield ProgressBar(show_eta=False, id="load-bar")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Select, TextArea
@@ -23,29 +23,21 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError, HcapError
-from hcap_tui.jsonl import LineProblem
-from hcap_tui.review_session import GoldBook, ReviewSession, ReviewSource, summarize_problems
+from hcap_tui.review_session import GoldBook, ReviewSession, ReviewSource
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import Checkpoint, LabeledItem, Store
+from hcap_tui.store import Store
 from hcap_tui.tui.bindings import NAVIGATION_BINDINGS, field_bindings, field_keys
+from hcap_tui.tui.source_reader import Chunk, Finished, Missing, ReadEvent, Started, read_source, summarize_problems
 from hcap_tui.tui.widgets.field_controls import FieldControls
 from hcap_tui.tui.widgets.item_view import ItemView
 from hcap_tui.tui.widgets.placeholders import EmptyState, LoadProgress
 from hcap_tui.tui.widgets.status_line import StatusLine
 
-FIRST_CHUNK = 50  # small, so the first item shows while the rest of a big file loads
-CHUNK = 5000
 # Actions that need an item on screen and the keyboard not taken by a text area or a select.
 ITEM_ACTIONS = frozenset(
     {"approve", "skip", "undo", "cycle_filter", "edit_text", "previous", "next", "next_pending", "scroll_race"}
-    | {"toggle_field", "cycle_field", "pick_field"}
+    | {"toggle_field", "cycle_field", "pick_field"}  # the schema-derived field keys
 )
-
-
-def count_lines(path: Path) -> int:
-    """Lines in a file, for sizing the progress bar before the slow parse starts."""
-    with path.open("rb") as handle:
-        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
 
 
 class ReviewPane(Vertical, can_focus=True):
@@ -65,31 +57,13 @@ class ReviewPane(Vertical, can_focus=True):
         TextArea.text-field:focus { height: 9; border: none; border-top: solid $accent; }
     }
     """
-    BINDINGS = NAVIGATION_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = NAVIGATION_BINDINGS
 
     @dataclass
-    class Started(Message):
-        """The loader found the file and the checkpoint; `notice` says why the checkpoint was ignored."""
+    class Read(Message):
+        """Something the loader read (posted from its thread, handled on the main thread)."""
 
-        checkpoint: Checkpoint | None
-        total_lines: int
-        notice: str | None
-
-    @dataclass
-    class Chunk(Message):
-        """Items read so far, in file order."""
-
-        items: list[LabeledItem]
-        lines_read: int
-
-    @dataclass
-    class Finished(Message):
-        """The whole file is read; `problems` are the lines that were skipped."""
-
-        problems: list[LineProblem]
-
-    class Missing(Message):
-        """The source file does not exist."""
+        event: ReadEvent
 
     def __init__(self, project: Project, source: ReviewSource, reviewer: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -102,6 +76,7 @@ class ReviewPane(Vertical, can_focus=True):
         self._total_lines = 1
         self._progress = ""
         self._outcome = ""
+        self._could_undo = False
 
     @classmethod
     @functools.cache
@@ -131,71 +106,49 @@ class ReviewPane(Vertical, can_focus=True):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
-        path = self.source.path(self.store.paths)
-        if not path.is_file():
-            self.post_message(self.Missing())
-            return
-        try:
-            checkpoint, notice = self.store.read_checkpoint(self.source.name), None
-        except DataError as exc:
-            checkpoint, notice = None, str(exc)
-        total = count_lines(path)
-        self.post_message(self.Started(checkpoint, total, notice))
         worker = get_current_worker()
-        batch: list[LabeledItem] = []
-        problems: list[LineProblem] = []
-        size = FIRST_CHUNK
-        for entry in self.store.scan(path):
+        for event in read_source(self.store, self.source):
             if worker.is_cancelled:
                 return
-            if isinstance(entry, LineProblem):
-                problems.append(entry)
-                continue
-            batch.append(entry)
-            if len(batch) >= size:
-                self.post_message(self.Chunk(batch, entry.line))
-                batch, size = [], CHUNK
-        self.post_message(self.Chunk(batch, total))
-        self.post_message(self.Finished(problems))
+            self.post_message(self.Read(event))
 
-    @on(Started)
-    def _started(self, message: Started) -> None:
-        assert self.gold is not None
-        self.session = ReviewSession(self.store, self.source, self.gold, self.reviewer, message.checkpoint)
-        self._total_lines = max(message.total_lines, 1)
-        if message.notice:
-            self.notify(message.notice, severity="warning")
-        self.query_one(LoadProgress).reading(self.source.path(self.store.paths).name, message.total_lines)
-
-    @on(Chunk)
-    def _chunk(self, message: Chunk) -> None:
-        assert self.session is not None
-        self.query_one(LoadProgress).advance_to(message.lines_read)
-        self._progress = f"loading {100 * message.lines_read // self._total_lines}%"
-        if self.session.extend(message.items):
-            self._show_review()
-        elif self.session.ready:
-            self._draw_status()
-
-    @on(Finished)
-    def _finished(self, message: Finished) -> None:
-        assert self.session is not None
-        self._progress = ""
-        became_ready = self.session.finish_loading()
-        summary = summarize_problems(message.problems)
-        if summary:
-            self.notify(summary, title="Some lines were skipped", severity="warning", timeout=10)
+    @on(Read)
+    def _read(self, message: Read) -> None:
+        """Feed what the loader read to the session; show the first item as soon as it is known."""
+        event = message.event
         name = self.source.path(self.store.paths).name
-        if self.session.empty:
-            self._show_empty(f"{name} has no usable items.", self.source.fill_command)
-        elif became_ready:
-            self._show_review()
-        else:
-            self._draw_status()
+        if isinstance(event, Missing):
+            self._show_empty(f"{name} does not exist yet.", self.source.fill_command)
+        elif isinstance(event, Started):
+            assert self.gold is not None
+            self.session = ReviewSession(self.store, self.source, self.gold, self.reviewer, event.checkpoint)
+            self._total_lines = max(event.total_lines, 1)
+            if event.notice:
+                self.notify(event.notice, severity="warning")
+            self.query_one(LoadProgress).reading(name, event.total_lines)
+        elif isinstance(event, Chunk):
+            assert self.session is not None
+            self.query_one(LoadProgress).advance_to(event.lines_read)
+            self._progress = f"loading {100 * event.lines_read // self._total_lines}%"
+            self._settle(self.session.extend(event.items))
+        elif isinstance(event, Finished):
+            assert self.session is not None
+            self._progress = ""
+            summary = summarize_problems(event.problems)
+            if summary:
+                self.notify(summary, title="Some lines were skipped", severity="warning", timeout=10)
+            became_ready = self.session.finish_loading()
+            if self.session.empty:
+                self._show_empty(f"{name} has no usable items.", self.source.fill_command)
+            else:
+                self._settle(became_ready)
 
-    @on(Missing)
-    def _missing(self) -> None:
-        self._show_empty(f"{self.source.path(self.store.paths).name} does not exist yet.", self.source.fill_command)
+    def _settle(self, became_ready: bool) -> None:
+        """Show the review the moment the session became ready, else keep the status current."""
+        if became_ready:
+            self._show_review()
+        elif self.session is not None and self.session.ready and not self.session.empty:
+            self._draw_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A loader that failed (unreadable file) leaves the tab explaining why instead of crashing."""
@@ -257,7 +210,9 @@ class ReviewPane(Vertical, can_focus=True):
         if moved:
             self.save_checkpoint()
         self._draw()
-        self.refresh_bindings()
+        if self.session is not None and self.session.can_undo != self._could_undo:
+            self._could_undo = self.session.can_undo
+            self.refresh_bindings()  # undo became (un)available; redrawing the footer is not free
 
     def save_checkpoint(self) -> None:
         """Save where this tab is, atomically; a failure is a notification, never a crash."""
@@ -298,7 +253,7 @@ class ReviewPane(Vertical, can_focus=True):
         except HcapError as exc:
             self.notify(str(exc), severity="error")
             return
-        last = " · that was the last item (g finds any not in gold)" if session.position == before else ""
+        last = " · that was the last item" if session.position == before else ""
         self._after(f"saved ✓{last}")
 
     def action_toggle_field(self, name: str) -> None:

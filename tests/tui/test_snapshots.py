@@ -1,0 +1,62 @@
+"""Screenshots of the review app, built through the same factory as `hcap-tui review`.
+
+Regenerate with `python3 -m pytest tests/tui/test_snapshots.py --snapshot-update`, then read the SVGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import TextArea
+
+from hcap_tui.config import DataPaths
+from hcap_tui.tui.app import ReviewApp
+from tui.helpers import ITEMS, label, settle, write_jsonl
+
+
+def prepared(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
+    """Wait for loading, stop cursors blinking, then press `keys`."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot)
+        for area in pilot.app.query(TextArea):
+            area.cursor_blink = False
+        await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_long_item_at_80x24(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
+    """A 1,266-character item: horse comment, controls and reasoning on screen; the race comment scrolls."""
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared())
+
+
+def test_long_item_at_120x40(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
+    """The same item on a bigger terminal: everything fits without scrolling."""
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=prepared())
+
+
+def test_corrections_against_gold_at_80x24(snap_compare, make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    """Filtered to gold: the gold marker, gold values, "was" markers where they differ, a full status line."""
+    gold = {"formatted_input": ITEMS[1]} | label(in_form=False, out_of_form=True, race_strength="weak")
+    write_jsonl(paths.gold, [gold | {"reviewer": "bob", "reviewed_at": "2025-05-01T10:00:00+00:00"}])
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared("f", "f", "3"))
+
+
+def test_failed_prediction_while_editing_reasoning(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
+    """The predictions tab on a failed item, reasoning open for typing (footer shows only esc)."""
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared("t", "n", "e", "N", "o"))
+
+
+def test_empty_state_at_80x24(snap_compare, make_app: Callable[[], ReviewApp], data_dir: Path) -> None:
+    """No labeled.jsonl yet: the tab says which command fills it."""
+    (data_dir / "labeled.jsonl").unlink()
+    assert snap_compare(make_app(data_dir), terminal_size=(80, 24), run_before=prepared())
+
+
+def test_help_screen_at_80x24(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
+    """`?` lists every key, including those the footer has no room for."""
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared("question_mark"))
