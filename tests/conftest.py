@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: an isolated data folder and the default label schema."""
+"""Fixtures shared by the whole suite: an isolated data folder, the default label schema and the service doubles."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 
 from hcap_tui.config import DataPaths
 from hcap_tui.schema import LabelSchema
+
+pytest_plugins = ["doubles.fixtures"]  # `ollama` and `gemini`: started loopback doubles of both services
 
 
 @pytest.fixture(autouse=True)

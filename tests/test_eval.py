@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble, Reply
+from testdata import label, write_jsonl
 from typer.testing import CliRunner
 
 from hcap_tui.cli import app
@@ -16,22 +17,9 @@ from hcap_tui.config import DataPaths
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import flat_record
 
-pytest_plugins = ["doubles.fixtures"]  # the `ollama` fixture: a started default double
 runner = CliRunner()
 BOOLEANS = ("in_form", "out_of_form", "better_than_show", "worse_than_show")
 
-
-def label(**overrides: Any) -> dict[str, Any]:
-    """A default-schema label in schema order: all flags false, an average race, with overrides."""
-    base = {
-        "in_form": False,
-        "out_of_form": False,
-        "better_than_show": False,
-        "worse_than_show": False,
-        "race_strength": "average",
-        "reasoning": "Nothing of note in the comment.",
-    }
-    return base | overrides
 
 
 def key(i: int) -> str:
@@ -60,10 +48,6 @@ MODEL = [
 TEACHER = [label(), REFERENCE[1], REFERENCE[2], REFERENCE[3]]
 
 
-def write(path: Path, records: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-
-
 def pick(figures: dict[str, Any], *names: str) -> list[Any]:
     return [figures[name] for name in names]
 
@@ -77,9 +61,9 @@ def scripted(answers: dict[str, Reply]) -> Any:
 def project(paths: DataPaths, schema: LabelSchema) -> DataPaths:
     """Six held-out items; gold approves items 0 and 1; the teacher labeled items 0-3."""
     completions = [TEACHER[0], *REFERENCE[1:]]
-    write(paths.eval, [{"prompt": key(i), "completion": schema.dumps(c)} for i, c in enumerate(completions)])
-    write(paths.gold, [flat_record(schema, key(i), REFERENCE[i], origin="gemini") for i in (0, 1)])
-    write(paths.labeled, [flat_record(schema, key(i), t, teacher="gemini") for i, t in enumerate(TEACHER)])
+    write_jsonl(paths.eval, [{"prompt": key(i), "completion": schema.dumps(c)} for i, c in enumerate(completions)])
+    write_jsonl(paths.gold, [flat_record(schema, key(i), REFERENCE[i], origin="gemini") for i in (0, 1)])
+    write_jsonl(paths.labeled, [flat_record(schema, key(i), t, teacher="gemini") for i, t in enumerate(TEACHER)])
     return paths
 
 
@@ -139,7 +123,7 @@ def test_chat_form_rows_are_read(project: DataPaths, schema: LabelSchema, model_
         }
         for i in range(6)
     ]
-    write(project.eval, rows)
+    write_jsonl(project.eval, rows)
     data = eval_json(project, model_double)
     assert data["n"] == 6 and data["model"]["exact_match"] == pytest.approx(0.6667, abs=1e-4)
 

@@ -163,6 +163,17 @@ def test_warns_about_values_too_rare_to_learn(data_dir, paths, schema) -> None:
     assert "in_form=true" not in result.stderr  # half the items: plenty
 
 
+def test_a_small_export_warns_once_about_its_size_and_never_calls_a_majority_value_rare(data_dir, paths, schema):
+    write_gold(paths, [gold_line(schema, i, worse_than_show=False) for i in range(12)])
+
+    result = export(data_dir)
+
+    assert result.exit_code == 0
+    assert "warning: only" in result.stderr and "training rows: review at least 100 items" in result.stderr
+    assert "worse_than_show=false" not in result.stderr  # every row holds it: scarce rows, not a rare value
+    assert "worse_than_show=true is in only 0 of" in result.stderr
+
+
 def test_empty_or_missing_gold_is_one_error_line_and_writes_nothing(data_dir, paths) -> None:
     missing = export(data_dir)
     paths.gold.write_text("", encoding="utf-8")

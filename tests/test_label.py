@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-import hcap_tui.teachers.gemini as gemini_teacher
+import testdata
 from doubles.gemini_double import (
     TEST_KEY,
     GeminiDouble,
     GeminiReply,
-    gemini,  # noqa: F401  (fixture)
     invalid_json,
     rate_limited,
     request_text,
@@ -24,38 +20,24 @@ from doubles.gemini_double import (
     server_error,
 )
 from doubles.ollama_double import OllamaDouble, Reply
+from testdata import eligible_inputs, read_jsonl, write_comments
+from typer.testing import CliRunner
+
+import hcap_tui.teachers.gemini as gemini_teacher
 from hcap_tui.cli import app
-from hcap_tui.comments import format_input
 from hcap_tui.schema import LabelSchema
 from hcap_tui.teacher_prompt import default_guidelines
 from hcap_tui.teachers import open_teacher, parse_teacher
 
-ROWS = [
-    ("Made all, kept on gamely when pressed", "Strong race, good pace throughout", "1", "12", "0", "Alpha"),
-    ("Denied clear run inside final furlong", "Modest affair", "3", "12", "2.5", "Beta"),
-    ("Never travelling, beaten a long way out", "", "10", "16", "20", "Gamma"),
-    ("Hung badly left under pressure, found nothing", "Slowly run", "7", "9", "6", "Delta"),
-    ("Too short", "", "2", "8", "1", "Epsilon"),  # not eligible: horse comment of 20 characters or fewer
-]
-COLUMNS = ("race_comment", "main_race_comment", "finishing_position", "number_of_runners",
-           "total_distance_beaten", "horse_name")
+ROWS = [*testdata.ROWS[:4], testdata.ROWS[-1]]  # four eligible rows and one too short to label
+INPUTS = eligible_inputs(ROWS)
 PROVENANCE = ["teacher", "model", "created_at", "prompt_tokens", "completion_tokens", "metadata"]
-
-
-def inputs() -> list[str]:
-    """The formatted inputs of the eligible rows."""
-    found = [format_input(dict(zip(COLUMNS, row))) for row in ROWS]
-    return [text for text in found if text]
 
 
 @pytest.fixture
 def project(data_dir: Path) -> Path:
     """A data folder with a comments.csv of four eligible rows."""
-    with (data_dir / "comments.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        writer.writerows(ROWS)
-    return data_dir
+    return write_comments(data_dir, ROWS)
 
 
 @pytest.fixture
@@ -81,20 +63,15 @@ def label(project: Path, *args: str):
     return CliRunner().invoke(app, ["label", "--data-dir", str(project), "--seed", "7", *args])
 
 
-def lines(path: Path) -> list[dict]:
-    """The JSON objects of a JSONL file."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def test_gemini_labels_land_in_schema_order_with_provenance(project: Path, double: GeminiDouble,
                                                            schema: LabelSchema) -> None:
     result = label(project, "--count", "3")
     assert result.exit_code == 0, result.output
-    records = lines(project / "labeled.jsonl")
+    records = read_jsonl(project / "labeled.jsonl")
     assert len(records) == 3
     for record in records:
         assert list(record) == ["formatted_input", *schema.names, *PROVENANCE]
-        assert record["formatted_input"] in inputs()
+        assert record["formatted_input"] in INPUTS
         schema.extract(record)
         assert record["teacher"] == "gemini" and record["model"] == "gemini-2.5-flash"
         assert (record["prompt_tokens"], record["completion_tokens"]) == (400, 60)
@@ -109,7 +86,7 @@ def test_the_request_carries_instructions_schema_and_only_the_input(project: Pat
                                                                    schema: LabelSchema) -> None:
     assert label(project, "--count", "1").exit_code == 0
     body = double.bodies[0]
-    assert request_text(body) == lines(project / "labeled.jsonl")[0]["formatted_input"]
+    assert request_text(body) == read_jsonl(project / "labeled.jsonl")[0]["formatted_input"]
     system = "".join(p["text"] for p in body["systemInstruction"]["parts"])
     assert default_guidelines().strip() in system
     assert all(field.description in system for field in schema.fields)
@@ -129,7 +106,7 @@ def test_invalid_json_is_asked_for_again_once(project: Path, double: GeminiDoubl
     result = label(project, "--count", "1")
     assert result.exit_code == 0, result.output
     assert len(double.requests) == 2
-    [record] = lines(project / "labeled.jsonl")
+    [record] = read_jsonl(project / "labeled.jsonl")
     assert record["prompt_tokens"] == 800  # both attempts were billed
     assert "tokens: 800 in, 120 out" in result.stdout
 
@@ -145,13 +122,13 @@ def test_invalid_json_is_asked_for_again_once(project: Path, double: GeminiDoubl
 )
 def test_output_invalid_twice_is_skipped_counted_and_not_written(project: Path, double: GeminiDouble,
                                                                  bad_text: str) -> None:
-    doomed = inputs()[1]
+    doomed = INPUTS[1]
     double.reply = lambda body: GeminiReply(text=bad_text) if request_text(body) == doomed else GeminiReply()
     result = label(project, "--count", "4")
     assert result.exit_code == 1
     assert sum(1 for body in double.bodies if request_text(body) == doomed) == 2
-    written = [r["formatted_input"] for r in lines(project / "labeled.jsonl")]
-    assert sorted(written) == sorted(set(inputs()) - {doomed})
+    written = [r["formatted_input"] for r in read_jsonl(project / "labeled.jsonl")]
+    assert sorted(written) == sorted(set(INPUTS) - {doomed})
     assert "failed: 1" in result.stdout
     assert "labeled 3 of 4" in result.stdout
     assert "not labeled: 3rd of 12" in result.stderr and "invalid output" in result.stderr
@@ -176,7 +153,7 @@ def test_rate_limits_and_server_errors_are_waited_out(project: Path, double: Gem
     assert result.exit_code == 0, result.output
     assert waits == expected_waits
     assert len(double.requests) == 3
-    assert len(lines(project / "labeled.jsonl")) == 1
+    assert len(read_jsonl(project / "labeled.jsonl")) == 1
 
 
 def test_a_rate_limit_that_never_lifts_stops_the_run_with_one_line(project: Path, double: GeminiDouble) -> None:
@@ -191,12 +168,12 @@ def test_a_rate_limit_that_never_lifts_stops_the_run_with_one_line(project: Path
 
 
 def test_server_errors_outlasting_the_retries_fail_only_that_item(project: Path, double: GeminiDouble) -> None:
-    doomed = inputs()[0]
+    doomed = INPUTS[0]
     double.reply = lambda body: server_error() if request_text(body) == doomed else GeminiReply()
     result = label(project, "--count", "4")
     assert result.exit_code == 1
     assert sum(1 for body in double.bodies if request_text(body) == doomed) == 1 + gemini_teacher.SERVER_RETRIES
-    assert len(lines(project / "labeled.jsonl")) == 3
+    assert len(read_jsonl(project / "labeled.jsonl")) == 3
     assert "server error 500" in result.stderr
 
 
@@ -227,7 +204,7 @@ def test_a_rejected_key_stops_with_one_line(project: Path, double: GeminiDouble,
 
 
 def test_the_key_lands_in_no_file_and_no_output(project: Path, double: GeminiDouble) -> None:
-    doomed = inputs()[2]
+    doomed = INPUTS[2]
     double.reply = lambda body: invalid_json() if request_text(body) == doomed else GeminiReply()
     result = label(project, "--count", "4", "--json")
     assert result.exit_code == 1
@@ -240,7 +217,7 @@ def test_the_key_lands_in_no_file_and_no_output(project: Path, double: GeminiDou
 
 def test_labelled_and_gold_items_are_never_drawn_again(project: Path, double: GeminiDouble,
                                                       schema: LabelSchema) -> None:
-    old_teacher, old_gold = inputs()[0], inputs()[3]
+    old_teacher, old_gold = INPUTS[0], INPUTS[3]
     label_fields = {"in_form": True, "out_of_form": False, "better_than_show": False, "worse_than_show": False,
                     "race_strength": "strong", "reasoning": "Made all."}
     (project / "labeled.jsonl").write_text(
@@ -249,8 +226,8 @@ def test_labelled_and_gold_items_are_never_drawn_again(project: Path, double: Ge
         json.dumps({"formatted_input": old_gold, **label_fields}) + "\n", encoding="utf-8")
     result = label(project, "--count", "10")
     assert result.exit_code == 0, result.output
-    assert sorted(request_text(body) for body in double.bodies) == sorted(set(inputs()) - {old_teacher, old_gold})
-    records = lines(project / "labeled.jsonl")
+    assert sorted(request_text(body) for body in double.bodies) == sorted(set(INPUTS) - {old_teacher, old_gold})
+    records = read_jsonl(project / "labeled.jsonl")
     assert records[0]["gemini_labeled"] is True  # the user's line is kept as it was
     assert len(records) == 3
 
@@ -269,7 +246,7 @@ def test_json_summary_counts_thinking_tokens_as_output(project: Path, double: Ge
     assert summary["prompt_tokens"] == 800 and summary["completion_tokens"] == 1120
     assert summary["estimated_cost_usd"] == pytest.approx((800 * 0.30 + 1120 * 2.50) / 1e6)
     assert summary["teacher"] == "gemini:gemini-2.5-flash"
-    assert lines(project / "labeled.jsonl")[0]["completion_tokens"] == 560
+    assert read_jsonl(project / "labeled.jsonl")[0]["completion_tokens"] == 560
 
 
 def test_concurrency_bounds_requests_in_flight(project: Path, double: GeminiDouble) -> None:
@@ -277,7 +254,7 @@ def test_concurrency_bounds_requests_in_flight(project: Path, double: GeminiDoub
     result = label(project, "--count", "4", "--concurrency", "2")
     assert result.exit_code == 0, result.output
     assert double.max_in_flight == 2
-    assert len(lines(project / "labeled.jsonl")) == 4
+    assert len(read_jsonl(project / "labeled.jsonl")) == 4
 
 
 @pytest.mark.parametrize("value", ["gpt-4o", "ollama", "ollama:", "claude:opus", ""])
@@ -311,11 +288,11 @@ def test_missing_comments_file_is_one_line(data_dir: Path, double: GeminiDouble)
 
 def test_a_teacher_can_label_one_input_outside_a_run(double: GeminiDouble, schema: LabelSchema) -> None:
     teacher = open_teacher(parse_teacher("gemini"), schema, "Label the comment.")
-    first, second = teacher.label(inputs()[0]), teacher.label(inputs()[1])
+    first, second = teacher.label(INPUTS[0]), teacher.label(INPUTS[1])
     assert first.ok and second.ok
     assert list(first.label or {}) == list(schema.names)
     assert (first.model, first.prompt_tokens, first.attempts) == ("gemini-2.5-flash", 400, 1)
-    assert [request_text(body) for body in double.bodies] == inputs()[:2]
+    assert [request_text(body) for body in double.bodies] == INPUTS[:2]
 
 # -- the Ollama teacher, against the Ollama double -------------------------------------------------------------
 
@@ -334,7 +311,7 @@ def test_an_ollama_model_teaches_with_the_instructions_as_system_message(
 ) -> None:
     result = label(project, "--count", "2", "--teacher", f"ollama:{TEACHER_MODEL}", "--host", ollama_teacher.url)
     assert result.exit_code == 0, result.output
-    records = lines(project / "labeled.jsonl")
+    records = read_jsonl(project / "labeled.jsonl")
     assert len(records) == 2
     for record in records:
         assert list(record) == ["formatted_input", *schema.names, *PROVENANCE]
@@ -352,7 +329,7 @@ def test_the_teacher_setting_in_hcap_toml_is_the_default(project: Path, ollama_t
         f'teacher = "ollama:{TEACHER_MODEL}"\nollama_host = "{ollama_teacher.url}"\n', encoding="utf-8")
     result = label(project, "--count", "1")
     assert result.exit_code == 0, result.output
-    assert lines(project / "labeled.jsonl")[0]["teacher"] == "ollama"
+    assert read_jsonl(project / "labeled.jsonl")[0]["teacher"] == "ollama"
 
 
 def test_ollama_output_invalid_twice_is_counted_and_not_written(project: Path) -> None:

@@ -5,22 +5,10 @@ from __future__ import annotations
 import gc
 
 import pytest
+from testdata import label
 
 from hcap_tui.metrics import binary_score, enum_score, f1_interval, score, wilson_interval
 from hcap_tui.schema import LabelSchema
-
-
-def label(**overrides: object) -> dict:
-    """A default-schema label, all flags false and race_strength average, with overrides."""
-    base = {
-        "in_form": False,
-        "out_of_form": False,
-        "better_than_show": False,
-        "worse_than_show": False,
-        "race_strength": "average",
-        "reasoning": "The comment says little.",
-    }
-    return base | overrides
 
 
 def test_known_two_by_two_table() -> None:

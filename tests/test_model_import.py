@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from doubles.loopback import closed_url
 from doubles.ollama_double import OllamaDouble
+from testdata import ROWS, write_comments
+from typer.testing import CliRunner
+
 from hcap_tui.cli import app
 from hcap_tui.model_import import next_tag
 from hcap_tui.template import OLLAMA_PARAMETERS, OLLAMA_TEMPLATE
@@ -130,11 +131,7 @@ def test_a_server_too_old_for_files_says_which_version_is_needed(gguf: Path) -> 
 
 
 def test_an_imported_model_serves_hcap_predict(gguf: Path, server: OllamaDouble, data_dir: Path) -> None:
-    (data_dir / "comments.csv").write_text(
-        "race_comment,main_race_comment,finishing_position,number_of_runners,total_distance_beaten\n"
-        "Denied clear run inside final furlong,Modest affair,3,12,2.5\n",
-        encoding="utf-8",
-    )
+    write_comments(data_dir, ROWS[1:2])
     assert run(str(gguf), "--host", server.url).exit_code == 0
     result = CliRunner().invoke(app, ["predict", "--data-dir", str(data_dir), "--host", server.url, "--seed", "1"])
     assert result.exit_code == 0, result.output

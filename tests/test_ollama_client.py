@@ -10,11 +10,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from doubles.fixtures import ollama  # noqa: F401  (the started default double)
 from doubles.loopback import closed_url
 from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble, Reply, sequence
 from doubles.ollama_output import label_for
+
 from hcap_tui.ollama_client import (
     LocalModel,
     ModelMissing,
@@ -176,6 +175,13 @@ def test_ollama_host_is_honoured(ollama: OllamaDouble, monkeypatch: pytest.Monke
     monkeypatch.setenv("OLLAMA_HOST", ollama.url)
     model = local(None)
     assert model.host == ollama.url and model.predict(ITEM).ok
+
+
+def test_the_server_version_is_read_from_a_host_written_without_scheme(
+    ollama: OllamaDouble, monkeypatch: pytest.MonkeyPatch, local: MakeModel
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", ollama.url.removeprefix("http://"))  # as users often write it: 127.0.0.1:PORT
+    assert local(None).server_version() == "0.13.0"
 
 
 def test_confidence_comes_from_the_value_tokens(ollama: OllamaDouble, schema: LabelSchema, local: MakeModel) -> None:

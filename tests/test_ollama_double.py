@@ -10,10 +10,9 @@ from pathlib import Path
 import httpx
 import ollama as ollama_lib
 import pytest
-
-from doubles.fixtures import ollama  # noqa: F401  (the started default double)
 from doubles.ollama_double import BUSY, DEFAULT_DIGEST, OllamaDouble, Reply
 from doubles.ollama_output import label_for, tokens
+
 from hcap_tui.schema import LabelSchema
 
 MESSAGES = [{"role": "user", "content": "Won | [HORSE]: Made all, kept on gamely"}]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -12,34 +11,19 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from doubles.fixtures import ollama  # noqa: F401  (the started default double)
 from doubles.loopback import closed_url
 from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble, Reply, sequence
 from doubles.ollama_output import label_for
+from testdata import eligible_inputs, read_jsonl, write_comments
+from typer.testing import CliRunner
+
 from hcap_tui.cli import app
-from hcap_tui.comments import format_input
 from hcap_tui.ollama_client import LocalModel
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store
 
-COLUMNS = ("race_comment", "main_race_comment", "finishing_position", "number_of_runners",
-           "total_distance_beaten", "horse_name")
-ROWS = [
-    ("Made all, kept on gamely when pressed", "Strong race, good pace throughout", "1", "12", "0", "Alpha"),
-    ("Denied clear run inside final furlong", "Modest affair", "3", "12", "2.5", "Beta"),
-    ("Never travelling, beaten a long way out", "", "10", "16", "20", "Gamma"),
-    ("Hung badly left under pressure, found nothing", "Slowly run", "7", "9", "6", "Delta"),
-    ("Tracked leaders, every chance 1f out, one pace", "Competitive handicap", "2", "14", "1.5", "Echo"),
-    ("Too short", "", "2", "8", "1", "Foxtrot"),  # not eligible
-]
 PROVENANCE = ["model", "model_digest", "created_at", "batch_id", "latency_ms", "prompt_tokens", "completion_tokens"]
-
-
-def inputs() -> list[str]:
-    """The formatted inputs of the eligible rows, in file order."""
-    return [text for row in ROWS if (text := format_input(dict(zip(COLUMNS, row))))]
+INPUTS = eligible_inputs()  # five eligible rows, in file order
 
 
 @pytest.fixture(autouse=True)
@@ -51,21 +35,12 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def project(data_dir: Path) -> Path:
     """A data folder with a comments.csv of five eligible rows."""
-    with (data_dir / "comments.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        writer.writerows(ROWS)
-    return data_dir
+    return write_comments(data_dir)
 
 
 def predict(project: Path, *args: str):
     """Run `hcap predict` on the project and return the result."""
     return CliRunner().invoke(app, ["predict", "--data-dir", str(project), "--seed", "7", *args])
-
-
-def lines(path: Path) -> list[dict]:
-    """The JSON objects of a JSONL file."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def content(body: dict) -> str:
@@ -78,7 +53,7 @@ def test_labels_land_on_disk_flat_in_schema_order_with_provenance(
 ) -> None:
     result = predict(project, "--count", "3", "--host", ollama.url)
     assert result.exit_code == 0, result.output
-    records = lines(project / "predictions.jsonl")
+    records = read_jsonl(project / "predictions.jsonl")
     assert len(records) == 3
     batch = records[0]["batch_id"]
     for record in records:
@@ -87,7 +62,7 @@ def test_labels_land_on_disk_flat_in_schema_order_with_provenance(
         assert record["model"] == "flat-hcap" and record["model_digest"] == DEFAULT_DIGEST
         assert record["batch_id"] == batch and record["created_at"].endswith("+00:00")
         assert set(record["metadata"]) == {"horse_name"}
-    assert {r["formatted_input"] for r in records} <= set(inputs())
+    assert {r["formatted_input"] for r in records} <= set(INPUTS)
     assert f"batch {batch}: 3 labelled, 0 failed" in result.stdout
     assert "race_strength" in result.stdout and "predicting" in result.stderr
 
@@ -96,7 +71,7 @@ def test_json_summary_counts_each_signal_value(project: Path, ollama: OllamaDoub
     result = predict(project, "--count", "5", "--host", ollama.url, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    labels = [label_for(text, schema.json_schema()) for text in inputs()]
+    labels = [label_for(text, schema.json_schema()) for text in INPUTS]
     assert summary["done"] == 5 and summary["failed"] == 0 and summary["requested"] == 5
     positives = sum(label["in_form"] for label in labels)
     assert summary["counts"]["in_form"] == {k: v for k, v in {"true": positives, "false": 5 - positives}.items() if v}
@@ -115,13 +90,13 @@ def test_json_summary_counts_each_signal_value(project: Path, ollama: OllamaDoub
 def test_a_bad_output_is_retried_once_then_kept_as_a_failed_line(
     project: Path, schema: LabelSchema, bad: Reply, reason: str
 ) -> None:
-    doomed = inputs()[1]
+    doomed = INPUTS[1]
     with OllamaDouble(reply=lambda body: bad if content(body) == doomed else Reply()) as double:
         result = predict(project, "--count", "5", "--host", double.url)
         assert [content(b) for b in double.requests].count(doomed) == 2
     assert result.exit_code == 1
     assert "error: 1 of 5 predictions failed (kept in predictions.jsonl for review)" in result.stderr
-    records = {r["formatted_input"]: r for r in lines(project / "predictions.jsonl")}
+    records = {r["formatted_input"]: r for r in read_jsonl(project / "predictions.jsonl")}
     failed = records[doomed]
     assert failed["status"] == "failed" and reason in failed["error"] and failed["raw"] == bad.content
     assert not set(schema.names) & set(failed)
@@ -151,7 +126,7 @@ def test_busy_then_free_labels_everything(project: Path) -> None:
     with OllamaDouble(reply=sequence(busy, busy)) as double:
         result = predict(project, "--count", "2", "--host", double.url)
     assert result.exit_code == 0, result.output
-    assert len(lines(project / "predictions.jsonl")) == 2
+    assert len(read_jsonl(project / "predictions.jsonl")) == 2
 
 
 def test_a_slow_server_past_the_timeout_stops_with_the_fix(project: Path) -> None:
@@ -160,11 +135,11 @@ def test_a_slow_server_past_the_timeout_stops_with_the_fix(project: Path) -> Non
     assert result.exit_code == 1
     assert "did not answer within 0.3 s: raise it with --timeout" in result.stderr
     assert "1 of 3 predictions finished and are saved" in result.stderr
-    assert len(lines(project / "predictions.jsonl")) == 1
+    assert len(read_jsonl(project / "predictions.jsonl")) == 1
 
 
 def test_gold_and_pending_items_are_not_drawn_again(project: Path, ollama: OllamaDouble, schema: LabelSchema) -> None:
-    gold, pending, old_style = inputs()[0], inputs()[1], inputs()[2]
+    gold, pending, old_style = INPUTS[0], INPUTS[1], INPUTS[2]
     label = label_for(gold, schema.json_schema())
     (project / "goldstandard.jsonl").write_text(json.dumps({"formatted_input": gold, **label}) + "\n")
     (project / "predictions.jsonl").write_text(
@@ -173,8 +148,8 @@ def test_gold_and_pending_items_are_not_drawn_again(project: Path, ollama: Ollam
     )
     result = predict(project, "--count", "20", "--host", ollama.url)
     assert result.exit_code == 0, result.output
-    assert sorted(content(b) for b in ollama.requests) == sorted(inputs()[3:])
-    records = lines(project / "predictions.jsonl")
+    assert sorted(content(b) for b in ollama.requests) == sorted(INPUTS[3:])
+    records = read_jsonl(project / "predictions.jsonl")
     assert records[0]["formatted_input"] == pending and records[1]["prompt"] == old_style  # untouched
     assert len(records) == 4
     again = predict(project, "--host", ollama.url)
@@ -197,7 +172,7 @@ def test_ctrl_c_keeps_every_finished_line(project: Path, monkeypatch: pytest.Mon
         result = predict(project, "--count", "5", "--host", double.url, "--concurrency", concurrency)
     assert result.exit_code == 130
     assert "2 of 5 predictions finished and are saved" in result.stderr
-    assert len(lines(project / "predictions.jsonl")) == 2
+    assert len(read_jsonl(project / "predictions.jsonl")) == 2
 
 
 def test_a_killed_run_keeps_the_lines_it_finished(project: Path, schema: LabelSchema) -> None:
@@ -213,7 +188,7 @@ def test_a_killed_run_keeps_the_lines_it_finished(project: Path, schema: LabelSc
             os.kill(process.pid, signal.SIGKILL)
         finally:
             process.wait()
-    records = lines(path)
+    records = read_jsonl(path)
     assert len(records) == 2 and all(list(r)[1 : len(schema.names) + 1] == list(schema.names) for r in records)
     assert {r["formatted_input"] for r in records} == {content(b) for b in double.requests[:2]}
 
@@ -222,7 +197,7 @@ def test_requests_really_overlap_with_concurrency(project: Path) -> None:
     with OllamaDouble(slots=4, reply=lambda _body: Reply(delay=0.1)) as double:
         result = predict(project, "--count", "5", "--host", double.url, "--concurrency", "4")
         assert double.max_in_flight == 4
-    assert result.exit_code == 0 and len(lines(project / "predictions.jsonl")) == 5
+    assert result.exit_code == 0 and len(read_jsonl(project / "predictions.jsonl")) == 5
 
 
 def test_ollama_host_and_project_settings_are_honoured(
@@ -231,11 +206,11 @@ def test_ollama_host_and_project_settings_are_honoured(
     monkeypatch.setenv("OLLAMA_HOST", ollama.url)
     result = predict(project)
     assert result.exit_code == 0, result.output
-    assert len(lines(project / "predictions.jsonl")) == 5  # predict_count 20, only five eligible
+    assert len(read_jsonl(project / "predictions.jsonl")) == 5  # predict_count 20, only five eligible
     with OllamaDouble(models={"other:7b": "sha256:" + "ef" * 32}) as other:
         (project / "hcap.toml").write_text(f'model = "other:7b"\npredict_count = 1\nollama_host = "{other.url}"\n')
         (project / "predictions.jsonl").unlink()
         result = predict(project)
         assert result.exit_code == 0, result.output
         assert [b["model"] for b in other.requests] == ["other:7b"]
-    assert lines(project / "predictions.jsonl")[0]["model_digest"] == "sha256:" + "ef" * 32
+    assert read_jsonl(project / "predictions.jsonl")[0]["model_digest"] == "sha256:" + "ef" * 32

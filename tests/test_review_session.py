@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from testdata import label, read_jsonl, write_jsonl
 
 from hcap_tui.config import DataPaths
-from hcap_tui.review_session import GEMINI, PREDICTIONS, Filter, GoldBook, ReviewError, ReviewSession
+from hcap_tui.review_session import Filter, ReviewError, ReviewSession
+from hcap_tui.review_sources import GEMINI, PREDICTIONS, GoldBook
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store
 
 
-def label(**overrides: Any) -> dict[str, Any]:
-    base = {
-        "in_form": False,
-        "out_of_form": False,
-        "better_than_show": False,
-        "worse_than_show": False,
-        "race_strength": "average",
-        "reasoning": "Nothing stands out.",
-    }
-    return base | overrides
-
-
 def item_text(n: int) -> str:
     return f"{n + 2}th of 14, well beaten | [RACE]: Modest affair | [HORSE]: Item {n} never travelling"
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture
@@ -264,3 +244,94 @@ def test_two_reviewers_on_one_folder_keep_each_others_approvals(store: Store, pa
     bob.approve()
     ann.undo()
     assert [(r["formatted_input"], r["reviewer"]) for r in read_jsonl(paths.gold)] == [(item_text(1), "bob")]
+
+
+def prediction(n: int, confidence: dict[str, Any] | None) -> dict[str, Any]:
+    return {"formatted_input": item_text(n)} | label() | {"model": "flat-hcap", "confidence": confidence}
+
+
+def confident(lowest: float, field: str = "race_strength") -> dict[str, float]:
+    """A confidence per signal, every one sure except `field`."""
+    signals = ["in_form", "out_of_form", "better_than_show", "worse_than_show", "race_strength"]
+    return {name: lowest if name == field else 0.99 for name in signals}
+
+
+@pytest.fixture
+def uncertain_file(paths: DataPaths) -> None:
+    """Five predictions; least confident first they are 3 (0.31), 1 (0.55), 0 (0.8), then 2 and 4 without one."""
+    failed = {"formatted_input": item_text(4), "status": "failed", "error": "not JSON", "raw": "{", "model": "m"}
+    write_jsonl(
+        paths.predictions,
+        [
+            prediction(0, confident(0.8)),
+            prediction(1, confident(0.55, "in_form")),
+            prediction(2, None),
+            prediction(3, confident(0.31, "worse_than_show")),
+            failed,
+        ],
+    )
+
+
+def visit_all(session: ReviewSession) -> list[int]:
+    session.first()
+    visited = [session.position]
+    while session.next():
+        visited.append(session.position)
+    return visited
+
+
+def test_ordering_by_confidence_visits_least_confident_first_and_keeps_the_current_item(
+    store: Store, uncertain_file: None
+) -> None:
+    session = open_session(store, PREDICTIONS)
+    assert session.order.has_confidence and session.confidence == 0.8
+    session.order_by_confidence(True)
+    assert session.position == 0  # still on the item that was on screen, now third in the order
+    assert session.counter_text().startswith("3/5 ·")
+    assert visit_all(session) == [3, 1, 0, 2, 4]
+    assert session.confidence is None  # the failed prediction, last
+    session.order_by_confidence(False)
+    assert session.position == 4 and session.counter_text().startswith("5/5 ·")
+    assert visit_all(session) == [0, 1, 2, 3, 4]
+
+
+def test_item_confidence_is_the_least_sure_signal_and_ignores_anything_else(store: Store, paths: DataPaths) -> None:
+    odd = {"in_form": 0.7, "race_strength": "high", "reasoning": 0.01, "out_of_form": True, "someone_else": 0.02}
+    write_jsonl(paths.predictions, [prediction(0, odd), prediction(1, {"reasoning": 0.1}), prediction(2, [0.5])])
+    session = open_session(store, PREDICTIONS)
+    assert [session.order.confidence(index) for index in range(3)] == [0.7, None, None]
+
+
+def test_confidence_order_with_a_filter_approve_and_undo(store: Store, paths: DataPaths, uncertain_file: None) -> None:
+    write_jsonl(paths.gold, [{"formatted_input": item_text(1)} | label()])
+    session = open_session(store, PREDICTIONS)
+    session.order_by_confidence(True)
+    assert session.set_filter(Filter.NOT_IN_GOLD) == 4
+    assert visit_all(session) == [3, 0, 2, 4]
+    session.first()
+    session.approve()  # item 3 goes to gold; the next least confident not in gold is item 0
+    assert session.position == 0
+    assert read_jsonl(paths.gold)[-1]["formatted_input"] == item_text(3)
+    assert session.checkpoint() == Checkpoint(0, item_text(0))  # checkpoints keep the file's index
+    session.undo()
+    assert session.position == 3 and session.counter_text().startswith("1/5 ·")
+
+
+def test_items_arriving_while_ordered_take_their_place(store: Store, uncertain_file: None) -> None:
+    items = store.predictions().items
+    session = ReviewSession(store, PREDICTIONS, GoldBook(store.gold()), "ann")
+    session.extend(items[:3])
+    session.order_by_confidence(True)
+    assert visit_all(session) == [1, 0, 2]
+    session.extend(items[3:])
+    session.finish_loading()
+    assert visit_all(session) == [3, 1, 0, 2, 4]
+
+
+def test_a_source_without_confidences_cannot_be_ordered_by_them(store: Store, paths: DataPaths) -> None:
+    teacher_file(paths, 2)
+    session = open_session(store)
+    assert not session.order.has_confidence
+    with pytest.raises(ReviewError, match="--strategy uncertain"):
+        session.order_by_confidence(True)
+    assert visit_all(session) == [0, 1]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testdata import label, write_jsonl
 from typer.testing import CliRunner
 
 from hcap_tui.cli import app
@@ -21,25 +22,9 @@ DIGEST_B = "sha256:" + "b" * 64
 CSV_HEADER = "horse,race_comment,main_race_comment,finishing_position,number_of_runners,total_distance_beaten\n"
 
 
-def label(**overrides: Any) -> dict[str, Any]:
-    """A default-schema label: all flags false, an average race, with overrides."""
-    base = {
-        "in_form": False,
-        "out_of_form": False,
-        "better_than_show": False,
-        "worse_than_show": False,
-        "race_strength": "average",
-        "reasoning": "Nothing of note in the comment.",
-    }
-    return base | overrides
-
 
 def key(i: int) -> str:
     return f"{i + 2}th of 14, well beaten | [HORSE]: Never travelling, item {i}"
-
-
-def write(path: Path, records: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
 def gold_line(schema: LabelSchema, i: int, final: dict, proposed: dict | None, origin: str | None, **extra: Any):
@@ -62,14 +47,14 @@ def project_files(paths: DataPaths, schema: LabelSchema) -> DataPaths:
         "Gamma,Never travelling at any stage,,PU,10,",  # no numeric position: not eligible
     ]
     paths.comments.write_text(CSV_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
-    write(paths.labeled, [flat_record(schema, key(i), label(in_form=i % 2 == 0), teacher="gemini") for i in range(6)])
+    write_jsonl(paths.labeled, [flat_record(schema, key(i), label(in_form=i % 2 == 0), teacher="gemini") for i in range(6)])
     predictions = [
         flat_record(schema, key(i), label(), model="flat-hcap", model_digest=DIGEST_A) for i in range(10, 14)
     ] + [
         {"formatted_input": key(i), "status": "failed", "error": "not JSON", "raw": "{", "model": "flat-hcap"}
         for i in (14, 15)
     ]
-    write(paths.predictions, predictions)
+    write_jsonl(paths.predictions, predictions)
     teacher_gold = [
         # item 1: the teacher said in_form false, the reviewer set it; item 2: the reviewer made the race strong
         gold_line(schema, 0, label(in_form=True), label(in_form=True), "gemini"),
@@ -85,7 +70,7 @@ def project_files(paths: DataPaths, schema: LabelSchema) -> DataPaths:
         gold_line(schema, 12, label(), label(), "predictions", **version_b),
     ]
     older = [flat_record(schema, key(20), label(worse_than_show=True, race_strength="weak"))]
-    write(paths.gold, teacher_gold + model_gold + older)
+    write_jsonl(paths.gold, teacher_gold + model_gold + older)
     return paths
 
 
@@ -151,7 +136,7 @@ def test_report_shows_every_section(project_files: DataPaths) -> None:
     assert "by origin: gemini 4, predictions 3, older 1" in out
     assert "Label distribution in gold (8 items)" in out
     assert "true 3 (38%)" in out
-    assert "Review corrections" in out
+    assert "Reviewer corrections" in out
     assert "25% (1/4)" in out  # the teacher's in_form
     assert "aaaaaaaaaaaa" in out and "bbbbbbbbbbbb" in out  # one column per model version
 
@@ -199,7 +184,7 @@ def test_a_project_schema_drives_the_counts(paths: DataPaths) -> None:
     fields = [{"name": "keen", "type": "bool"}, {"name": "going", "type": "enum", "values": ["soft", "firm"]}]
     custom = {"fields": fields}
     paths.schema_override.write_text(json.dumps(custom), encoding="utf-8")
-    write(
+    write_jsonl(
         paths.gold,
         [
             {

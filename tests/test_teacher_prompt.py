@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from doubles.gemini_double import GeminiDouble
+from testdata import write_comments
 from typer.testing import CliRunner
 
-from doubles.gemini_double import GeminiDouble, gemini  # noqa: F401  (fixture)
 from hcap_tui.cli import app
 from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError
@@ -79,11 +80,7 @@ def test_an_unreadable_guidelines_file_is_one_clear_error(schema: LabelSchema, p
 def test_the_teacher_is_sent_the_projects_schema_and_guidelines(data_dir: Path, gemini: GeminiDouble) -> None:
     write_custom_schema(data_dir)
     (data_dir / "guidelines.md").write_text("Only what the reader states outright.\n", encoding="utf-8")
-    (data_dir / "comments.csv").write_text(
-        "race_comment,main_race_comment,finishing_position,number_of_runners,total_distance_beaten\n"
-        "Stayed on strongly on the soft ground,,2,10,1\n",
-        encoding="utf-8",
-    )
+    write_comments(data_dir, [("Stayed on strongly on the soft ground", "", "2", "10", "1", "Kilo")])
     result = CliRunner().invoke(app, ["label", "--data-dir", str(data_dir), "--count", "1", "--seed", "1"])
     assert result.exit_code == 0, result.output
     [body] = gemini.bodies

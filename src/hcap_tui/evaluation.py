@@ -16,8 +16,9 @@ from typing import Any
 
 from hcap_tui.config import DataPaths, Project
 from hcap_tui.errors import DataError, LabelError
+from hcap_tui.gcpause import gc_paused
 from hcap_tui.jsonl import JsonlFile, LineProblem
-from hcap_tui.metrics import DIGITS, Label, Scorecard, gc_paused, score
+from hcap_tui.metrics import DIGITS, Label, Scorecard, score
 from hcap_tui.ollama_client import LocalModel, Prediction
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store, now_iso
@@ -226,14 +227,11 @@ def evaluate(
     store = Store(project.paths, project.schema)
     eval_set = load_eval_set(store)
     teacher, teacher_problems = teacher_labels(store)
-    model = LocalModel(model_name, project.schema, host=host, timeout=project.settings.timeout_s)
-    try:
+    with LocalModel(model_name, project.schema, host=host, timeout=project.settings.timeout_s) as model:
         digest = model.check()
         if on_start is not None:
             on_start(len(eval_set.items))
         predictions = run_model(model, (item.formatted_input for item in eval_set.items), concurrency, on_prediction)
-    finally:
-        model.close()
     result = EvalResult(
         model_name=model_name,
         model_digest=digest,

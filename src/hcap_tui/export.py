@@ -22,9 +22,11 @@ from hcap_tui.schema import LabelSchema
 from hcap_tui.store import GoldIndex
 
 DEFAULT_EVAL_FRACTION = 0.1
-# A value seen fewer times than this, or in a smaller share of training rows, is too rare to learn reliably.
+# A minority value seen fewer times than this, or in a smaller share of training rows, is too rare to learn reliably.
 RARE_MIN_COUNT = 20
 RARE_MIN_SHARE = 0.05
+# Fewer training rows than this make any fine-tune a guess, whatever the balance of values.
+MIN_TRAIN_ROWS = 100
 
 TRAIN = "train"
 EVAL = "eval"
@@ -116,14 +118,24 @@ class Export:
     skipped: list[LineProblem] = field(default_factory=list)
 
     def rare_values(self) -> list[RareValue]:
-        """Training values below `RARE_MIN_COUNT` rows or `RARE_MIN_SHARE` of the rows, in schema order."""
+        """Minority training values below `RARE_MIN_COUNT` rows or `RARE_MIN_SHARE` of the rows, in schema order.
+
+        Only values held by fewer than half the rows count: the majority value of a field is never "rare",
+        however small the export.
+        """
         total = len(self.train.rows)
         rare = []
         for name, values in self.train.counts.items():
             for value, count in values.items():
-                if count < RARE_MIN_COUNT or count < RARE_MIN_SHARE * total:
+                minority = count * 2 < total
+                if minority and (count < RARE_MIN_COUNT or count < RARE_MIN_SHARE * total):
                     rare.append(RareValue(name, value, count, total))
         return rare
+
+    @property
+    def too_small(self) -> bool:
+        """Whether the training split is below `MIN_TRAIN_ROWS`, too small for a useful fine-tune."""
+        return len(self.train.rows) < MIN_TRAIN_ROWS
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready account of the export, for `--json` and for reports."""

@@ -22,15 +22,14 @@ schema, so a project with its own signals is scored the same way. The convention
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import eq, itemgetter
 from typing import Any
 
+from hcap_tui.gcpause import gc_paused
 from hcap_tui.schema import LabelSchema
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -64,23 +63,6 @@ def f1_interval(tp: int, fp: int, fn: int, z: float = Z_95) -> Interval:
     """A 95% interval for F1: the Wilson interval of tp / (tp + fp + fn) mapped through 2J / (1 + J)."""
     low, high = wilson_interval(tp, tp + fp + fn, z)
     return (2 * low / (1 + low), 2 * high / (1 + high))
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Hold off Python's cycle collector while many labels are loaded or scored (also usable as a decorator).
-
-    Loading or scoring 100,000 labels builds containers that all stay alive, which makes the generational
-    collector rescan them again and again (close to half the time at that size). Label data holds no
-    reference cycles, so reference counting alone frees it; the collector resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ HOST_ENV = "OLLAMA_HOST"
 ATTEMPTS = 2  # a bad output is retried once
 TOP_LOGPROBS = 5
 FILES_MIN_VERSION = "0.5.5"
+LOGPROBS_MIN_VERSION = "0.12.11"  # the first server that returns token log-probabilities
 
 
 class OllamaError(HcapError):
@@ -112,6 +113,13 @@ def resolve_host(host: str | None) -> str:
     return host or os.environ.get(HOST_ENV) or DEFAULT_HOST
 
 
+def base_url(host: str) -> str:
+    """A full URL for a host as OLLAMA_HOST allows it (`localhost`, `0.0.0.0:11434`, `https://box`), as the client reads it."""
+    url = httpx.URL(host if "://" in host else f"http://{host}")
+    port = url.port or (443 if url.scheme == "https" else 11434)
+    return str(url.copy_with(port=port)).rstrip("/")
+
+
 def full_name(name: str) -> str:
     """Ollama's canonical model name: `flat-hcap` means `flat-hcap:latest`."""
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
@@ -181,6 +189,21 @@ class LocalModel:
                 self.digest = entry.digest
                 return entry.digest
         raise ModelMissing(self.model, self.host)
+
+    def server_version(self) -> str | None:
+        """The server's version from /api/version, or None when the server does not say.
+
+        The ollama client has no call for this endpoint, so it is one plain GET on the resolved host.
+        """
+        with _translated(self.host, self.timeout):
+            response = httpx.get(f"{base_url(self.host)}/api/version", timeout=self.timeout)
+        if response.status_code == 404:
+            return None
+        try:
+            version = response.json().get("version")
+        except (ValueError, AttributeError):
+            return None
+        return version if isinstance(version, str) and version else None
 
     def predict(self, formatted_input: str) -> Prediction:
         """Label one input, retrying a bad output once; raises OllamaError when the server fails."""

@@ -42,9 +42,16 @@ def value_text(value: Any) -> str:
 
 
 def prediction_record(
-    schema: LabelSchema, prediction: Prediction, batch_id: str, metadata: dict[str, str] | None = None
+    schema: LabelSchema,
+    prediction: Prediction,
+    batch_id: str,
+    metadata: dict[str, str] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """The flat predictions.jsonl line for one result: label fields, or the failure, then provenance."""
+    """The flat predictions.jsonl line for one result: label fields, or the failure, then provenance.
+
+    `extra` holds what a sampling strategy adds after the provenance (None values are left out).
+    """
     failure: dict[str, Any] = {}
     if not prediction.ok:
         failure = {"status": FAILED, "error": prediction.error, "raw": prediction.raw}
@@ -62,12 +69,17 @@ def prediction_record(
         completion_tokens=prediction.completion_tokens,
         confidence=prediction.confidence,
         metadata=metadata or None,
+        **extra,
     )
 
 
 @dataclass
 class PredictSummary:
-    """What a run has done so far: how many labelled, how many failed, and the labels' value counts."""
+    """What a run has done so far: how many labelled, how many failed, and the labels' value counts.
+
+    `done` and `failed` count lines written to predictions.jsonl; `fallback` says why a run asked for
+    another strategy ended up drawing at random.
+    """
 
     batch_id: str
     model: str
@@ -76,11 +88,27 @@ class PredictSummary:
     done: int = 0
     failed: int = 0
     counts: dict[str, Counter[str]] = field(default_factory=dict)  # signal name → value text → count
+    strategy: str = "random"
+    fallback: str | None = None
 
     @property
     def finished(self) -> int:
         """Results on disk, labelled or failed."""
         return self.done + self.failed
+
+    @property
+    def attempted(self) -> int:
+        """Items the run set out to predict, the denominator of its failure count."""
+        return self.requested
+
+    def headline(self) -> str:
+        """One line saying what the run wrote."""
+        fell_back = " (drawn at random: no log-probabilities)" if self.fallback else ""
+        return f"batch {self.batch_id}: {self.done} labelled, {self.failed} failed{fell_back}"
+
+    def stopped_note(self) -> str:
+        """What is saved when the run stops early."""
+        return f"{self.finished} of {self.requested} predictions finished and are saved in predictions.jsonl"
 
     def add(self, schema: LabelSchema, prediction: Prediction) -> None:
         """Count one result."""
@@ -101,6 +129,8 @@ class PredictSummary:
             "done": self.done,
             "failed": self.failed,
             "counts": {name: dict(counter) for name, counter in self.counts.items()},
+            "strategy": self.strategy,
+            "fallback": self.fallback,
         }
 
 
@@ -112,6 +142,16 @@ class PredictionRun:
         self.model = model
         self.comments = comments
         self.summary = PredictSummary(batch_id or new_batch_id(), model.model, model.digest, len(comments))
+
+    @property
+    def intent(self) -> str:
+        """What the run is about to do, said before it starts."""
+        return f"predicting {len(self.comments)} comments"
+
+    @property
+    def total(self) -> int:
+        """Predictions the run will make, for a progress bar."""
+        return len(self.comments)
 
     def run(self, concurrency: int = 1) -> Iterator[Prediction]:
         """Predict with up to `concurrency` requests in flight, yielding each result once it is on disk.

@@ -12,6 +12,9 @@ Rules worth knowing:
 - Resume prefers the checkpoint's item identity (so a replaced or appended file resumes at the same
   item), falls back to the first item not yet in gold when that item is gone, and honours the old
   dashboard's bare index.
+- Items are visited in file order or, where predictions recorded confidences, least confident first
+  (`review_order`). `position` always indexes the file order, so drafts, undo and checkpoints do not
+  depend on the order in use, and switching order keeps the current item.
 """
 
 from __future__ import annotations
@@ -20,39 +23,17 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
-from hcap_tui.config import DataPaths
 from hcap_tui.errors import HcapError
 from hcap_tui.jsonl import Appended
-from hcap_tui.store import Checkpoint, GoldIndex, LabeledItem, Store, flat_record, now_iso
+from hcap_tui.review_order import VisitOrder
+from hcap_tui.review_sources import GoldBook, ReviewSource
+from hcap_tui.store import Checkpoint, LabeledItem, Store, flat_record, now_iso
 
 
 class ReviewError(HcapError):
     """A review step that cannot be done right now (incomplete label, nothing to undo...)."""
-
-
-@dataclass(frozen=True)
-class ReviewSource:
-    """A file whose labels a reviewer turns into gold; `name` is its gold `origin` and checkpoint suffix."""
-
-    name: str
-    title: str
-    file: str
-    fill_command: str
-    copies_model: bool
-
-    def path(self, paths: DataPaths) -> Path:
-        """The source file inside a data folder."""
-        return getattr(paths, self.file)
-
-
-GEMINI = ReviewSource("gemini", "Gemini Review", "labeled", "hcap label --count 200", copies_model=False)
-PREDICTIONS = ReviewSource(
-    "predictions", "Model Predictions", "predictions", "hcap predict --count 20", copies_model=True
-)
-SOURCES = (GEMINI, PREDICTIONS)
 
 
 class Filter(Enum):
@@ -62,32 +43,6 @@ class Filter(Enum):
     NOT_IN_GOLD = "not in gold"
     IN_GOLD = "in gold"
     DISAGREES = "disagrees with gold"
-
-
-class GoldBook:
-    """The gold standard as this process knows it, shared by every review tab: last approval per input wins.
-
-    `version` grows with every change so sessions can tell when another tab changed gold under them.
-    """
-
-    def __init__(self, index: GoldIndex) -> None:
-        self._by_input = dict(index.by_input)
-        self.version = 0
-
-    def __contains__(self, formatted_input: str) -> bool:
-        return formatted_input in self._by_input
-
-    def get(self, formatted_input: str) -> LabeledItem | None:
-        """The gold item for an input, or None."""
-        return self._by_input.get(formatted_input)
-
-    def put(self, formatted_input: str, item: LabeledItem | None) -> LabeledItem | None:
-        """Set (or with None remove) the gold item for an input; returns the one it replaced."""
-        previous = self._by_input.pop(formatted_input, None)
-        if item is not None:
-            self._by_input[formatted_input] = item
-        self.version += 1
-        return previous
 
 
 @dataclass(frozen=True)
@@ -113,7 +68,9 @@ class ReviewSession:
         self.reviewer = reviewer
         self.items: list[LabeledItem] = []
         self.position = 0
+        """Index of the current item in `items`, which stay in file order whatever the visiting order."""
         self.filter = Filter.ALL
+        self.order = VisitOrder([f.name for f in self.schema.signals])
         self.approved = 0
         """Approvals made (and not undone) in this session."""
         self.ready = False
@@ -135,6 +92,7 @@ class ReviewSession:
             self.items.append(item)
             self._key_counts[item.formatted_input] += 1
             self._pending += item.formatted_input not in self.gold
+        self.order.extend(self.items[start:])
         if self.ready:
             return False
         self.ready = self._resume(start)
@@ -312,13 +270,20 @@ class ReviewSession:
         return any(item.label[f.name] != gold.label[f.name] for f in self.schema.signals)
 
     def _find(self, start: int, step: int, filter_: Filter | None = None) -> int | None:
-        """The first index from `start` (inclusive) in direction `step` that passes the filter."""
-        index = start
-        while 0 <= index < len(self.items):
+        """The index of the first item that passes the filter, visiting from place `start` (inclusive) of the
+        visiting order in direction `step`."""
+        place = start
+        while 0 <= place < len(self.items):
+            index = self.order.index_at(place)
             if self.matches(index, filter_):
                 return index
-            index += step
+            place += step
         return None
+
+    @property
+    def _place(self) -> int:
+        """Where the current item is in the visiting order."""
+        return self.order.place_of(self.position)
 
     def _move_to(self, index: int | None) -> bool:
         """Go to `index` unless it is None; whether the position moved."""
@@ -327,13 +292,21 @@ class ReviewSession:
         self.position = index
         return True
 
+    def first(self) -> bool:
+        """Go to the first item passing the filter in the visiting order; False when already there."""
+        return self._move_to(self._find(0, 1))
+
+    def last(self) -> bool:
+        """Go to the last item passing the filter in the visiting order; False when already there."""
+        return self._move_to(self._find(len(self.items) - 1, -1))
+
     def next(self) -> bool:
         """Go to the next item passing the filter; False at the end."""
-        return self._move_to(self._find(self.position + 1, 1))
+        return self._move_to(self._find(self._place + 1, 1))
 
     def previous(self) -> bool:
         """Go to the previous item passing the filter; False at the start."""
-        return self._move_to(self._find(self.position - 1, -1))
+        return self._move_to(self._find(self._place - 1, -1))
 
     def skip(self) -> bool:
         """Drop the unapproved edits of this item and go on to the next one."""
@@ -342,7 +315,7 @@ class ReviewSession:
 
     def next_not_in_gold(self) -> bool:
         """Go to the next item not yet in gold, wrapping round to the start; False when every item is in gold."""
-        found = self._find(self.position + 1, 1, Filter.NOT_IN_GOLD)
+        found = self._find(self._place + 1, 1, Filter.NOT_IN_GOLD)
         if found is None:
             found = self._find(0, 1, Filter.NOT_IN_GOLD)
         return self._move_to(found)
@@ -351,14 +324,26 @@ class ReviewSession:
         """Switch filters, landing on the nearest passing item; returns how many items pass."""
         self.filter = filter_
         if self.items and not self.matches(self.position):
-            forward = self._find(self.position, 1)
-            self._move_to(forward if forward is not None else self._find(self.position, -1))
+            forward = self._find(self._place, 1)
+            self._move_to(forward if forward is not None else self._find(self._place, -1))
         return sum(1 for index in range(len(self.items)) if self.matches(index))
 
     def cycle_filter(self) -> int:
         """Switch to the next filter; returns how many items pass it."""
         members = list(Filter)
         return self.set_filter(members[(members.index(self.filter) + 1) % len(members)])
+
+    def order_by_confidence(self, enabled: bool) -> None:
+        """Visit items least confident first (those without a confidence last), or in file order; the current
+        item stays current."""
+        if enabled and not self.order.has_confidence:
+            raise ReviewError("no item of this tab recorded a confidence: `hcap predict --strategy uncertain` does")
+        self.order.set_by_confidence(enabled)
+
+    @property
+    def confidence(self) -> float | None:
+        """The current item's confidence (its least sure signal), or None."""
+        return self.order.confidence(self.position)
 
     # Counters
 
@@ -371,10 +356,9 @@ class ReviewSession:
         return self._pending
 
     def counter_text(self) -> str:
-        """Position and progress, e.g. "37/200 · 12 approved this session · 150 not in gold"."""
+        """Place in the visiting order and progress, e.g. "37/200 · 12 approved this session · 150 not in gold"."""
         if not self.items:
             return "no items"
         return (
-            f"{self.position + 1}/{len(self.items)} · {self.approved} approved this session"
-            f" · {self.pending} not in gold"
+            f"{self._place + 1}/{len(self.items)} · {self.approved} approved this session · {self.pending} not in gold"
         )

@@ -46,6 +46,8 @@ RESERVED_NAMES = frozenset(
         "latency_ms",
         "prompt_tokens",
         "completion_tokens",
+        "disagrees_with_teacher",
+        "teacher_values",
     }
 )
 

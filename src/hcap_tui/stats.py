@@ -110,8 +110,12 @@ class Stats:
 
 
 @gc_paused()
-def compute_stats(project: Project) -> Stats:
-    """Count the project's comments, teacher labels, predictions and gold, and the review corrections."""
+def compute_stats(project: Project, *, comment_counts: tuple[int, int] | None = None) -> Stats:
+    """Count the project's comments, teacher labels, predictions and gold, and the review corrections.
+
+    `comment_counts` (rows, eligible rows) stands in for re-reading comments.csv, the slowest part, when a
+    caller that counts again and again (the review app's Stats tab) knows the file has not changed.
+    """
     schema = project.schema
     store = Store(project.paths, schema)
     problems: list[str] = []
@@ -120,7 +124,7 @@ def compute_stats(project: Project) -> Stats:
     labeled = _latest(store.labeled(), problems)
     predictions = _latest(store.predictions(), problems)
     problems.extend(str(problem) for problem in gold_index.loaded.problems)
-    rows, eligible = _count_comments(project, problems)
+    rows, eligible = comment_counts or _count_comments(project, problems)
     approved = [item for item in gold.values() if item.label is not None]
     pending = [item for key, item in predictions.items() if key not in gold]
     failed = sum(1 for item in pending if item.failed)

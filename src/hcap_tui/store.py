@@ -18,6 +18,7 @@ from typing import Any
 
 from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError, LabelError
+from hcap_tui.gcpause import gc_paused
 from hcap_tui.jsonl import Appended, JsonlFile, LineProblem, encode, write_atomic
 from hcap_tui.schema import LabelSchema
 
@@ -113,11 +114,12 @@ class Store:
     def read(self, path: Path) -> Loaded:
         """Every usable item of a label file, with skipped lines reported (never raised)."""
         loaded = Loaded(path)
-        for entry in self.scan(path):
-            if isinstance(entry, LineProblem):
-                loaded.problems.append(entry)
-            else:
-                loaded.items.append(entry)
+        with gc_paused():  # every record stays alive: the cycle collector would only rescan them
+            for entry in self.scan(path):
+                if isinstance(entry, LineProblem):
+                    loaded.problems.append(entry)
+                else:
+                    loaded.items.append(entry)
         return loaded
 
     def scan(self, path: Path) -> Iterator[LabeledItem | LineProblem]:

@@ -1,4 +1,4 @@
-"""Pytest fixtures around the test doubles; load them with `pytest_plugins` or import them into a test module."""
+"""Pytest fixtures around the test doubles, loaded for the whole suite by `pytest_plugins` in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from doubles.gemini_double import GeminiDouble
 from doubles.ollama_double import OllamaDouble
 
 
@@ -14,3 +15,12 @@ def ollama() -> Iterator[OllamaDouble]:
     """A started Ollama double with the default `flat-hcap:latest` model and one slot."""
     with OllamaDouble() as double:
         yield double
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiDouble]:
+    """A started Gemini double that the real SDK reaches through GOOGLE_GEMINI_BASE_URL, with GEMINI_API_KEY set."""
+    with GeminiDouble() as running:
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", running.url)
+        monkeypatch.setenv("GEMINI_API_KEY", running.api_key)
+        yield running

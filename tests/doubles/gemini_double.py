@@ -5,7 +5,8 @@ version) with the documented body (candidates, usageMetadata, modelVersion), che
 `x-goog-api-key` header as Google does (403 when missing, 400 API_KEY_INVALID when wrong), and plays
 scripted replies: a valid label derived from the request's `responseSchema`, any text, or google.rpc
 error bodies such as 429 RESOURCE_EXHAUSTED with a RetryInfo delay and 500 INTERNAL. Point the SDK at
-it with `GOOGLE_GEMINI_BASE_URL=double.url`, or use the `gemini` fixture, which does that and sets the key.
+it with `GOOGLE_GEMINI_BASE_URL=double.url`, or use the `gemini` fixture (doubles/fixtures.py), which does
+that and sets the key.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
+from doubles.loopback import LoopbackHandler, LoopbackServer
 
 TEST_KEY = "test-gemini-key-8f2c61d0a9"
 ROUTE = re.compile(r"^/(v1[a-z0-9]*)/models/([^/:?]+):generateContent(?:\?.*)?$")
@@ -92,7 +92,7 @@ def request_text(body: dict) -> str:
     return "".join(p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []))
 
 
-class GeminiDouble:
+class GeminiDouble(LoopbackServer):
     """A running fake Gemini API; a context manager, or call `start()` / `stop()`."""
 
     def __init__(
@@ -102,38 +102,14 @@ class GeminiDouble:
         models: tuple[str, ...] = ("gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro"),
         reply: Callable[[dict], GeminiReply] | None = None,
     ) -> None:
+        super().__init__(_Handler)
         self.api_key = api_key
         self.models = models
         self.reply = reply or (lambda _request: GeminiReply())
         self.requests: list[dict] = []  # {"version", "model", "headers", "body"} in arrival order
         self.max_in_flight = 0
-        self.url = ""
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> GeminiDouble:
-        """Listen on a free loopback port and serve in a background thread."""
-        handler = type("Handler", (_Handler,), {"double": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; delayed replies give up at once."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GeminiDouble:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def bodies(self) -> list[dict]:
@@ -208,26 +184,13 @@ def _error(status: int, message: str, details: list[dict] | None = None) -> tupl
     return status, {"error": error}
 
 
-class _Server(ThreadingHTTPServer):
-    """A threading server that stays quiet about clients that hung up."""
+class _Handler(LoopbackHandler):
+    """Routes generateContent requests to the double."""
 
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Drop the connection silently."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Routes generateContent requests to the double; keep-alive HTTP/1.1."""
-
-    protocol_version = "HTTP/1.1"
     double: GeminiDouble
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on the test output."""
-
     def do_POST(self) -> None:
-        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = self._read_body()
         match = ROUTE.match(self.path)
         if match is None:
             self._send(*_error(404, f"no route for {self.path}"))
@@ -239,23 +202,3 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         self._send(*self.double.generate(match.group(1), match.group(2), headers, body))
-
-    def _send(self, status: int, body: dict) -> None:
-        payload = json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-
-@pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiDouble]:
-    """A started Gemini double that the real SDK reaches through GOOGLE_GEMINI_BASE_URL, with GEMINI_API_KEY set."""
-    with GeminiDouble() as running:
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", running.url)
-        monkeypatch.setenv("GEMINI_API_KEY", running.api_key)
-        yield running

@@ -9,7 +9,7 @@ import pytest
 
 from hcap_tui.config import DataPaths, open_project
 from hcap_tui.tui.app import ReviewApp, create_app
-from tui.helpers import prediction_records, teacher_records, write_jsonl
+from tui.helpers import COMMENTS_CSV, gold_records, prediction_records, teacher_records, write_jsonl
 
 
 @pytest.fixture
@@ -19,6 +19,15 @@ def review_dir(data_dir: Path) -> Path:
     write_jsonl(paths.labeled, teacher_records())
     write_jsonl(paths.predictions, prediction_records())
     return data_dir
+
+
+@pytest.fixture
+def stats_dir(review_dir: Path) -> Path:
+    """The review folder plus comments.csv and gold from every origin, for the Stats tab."""
+    paths = DataPaths(review_dir)
+    paths.comments.write_text(COMMENTS_CSV, encoding="utf-8")
+    write_jsonl(paths.gold, gold_records())
+    return review_dir
 
 
 @pytest.fixture

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, Static
 
 from hcap_tui.tui.widgets.review_pane import ReviewPane
+from hcap_tui.tui.widgets.stats_view import StatsView
 
 RACE = (
     "A competitive handicap run at a strong gallop throughout, with the pace collapsing late and those held up "
@@ -79,6 +82,49 @@ def prediction_records() -> list[dict[str, Any]]:
     ]
 
 
+def gold_records() -> list[dict[str, Any]]:
+    """Gold as the review app writes it, for the Stats tab: two teacher approvals (one corrected: in form), two
+    approved predictions of older batches from two model versions (one corrected: race strength), and an old line
+    with no provenance. ITEMS[1] and ITEMS[2] stay out of gold."""
+    teacher, model_a, model_b = teacher_records(), "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    unlabeled = {k: v for k, v in teacher[0].items() if k != "formatted_input"}
+
+    def approved(text: str, proposed: dict[str, Any], final: dict[str, Any], **provenance: Any) -> dict[str, Any]:
+        changed = [name for name in final if final[name] != proposed[name]]
+        review = {"proposed": proposed, "changed": changed, "reviewer": "ann", "reviewed_at": "2025-05-01T10:00:00Z"}
+        return {"formatted_input": text} | final | provenance | review
+
+    return [
+        approved(ITEMS[0], unlabeled, unlabeled | {"in_form": True}, origin="gemini"),
+        approved(ITEMS[3], label(), label(), origin="gemini"),
+        approved(
+            "Won | [HORSE]: Made all, ran on strongly, a batch reviewed earlier",
+            label(in_form=True),
+            label(in_form=True, race_strength="strong"),
+            origin="predictions",
+            model="flat-hcap",
+            model_digest=model_a,
+        ),
+        approved(
+            "2nd of 8, involved in finish | [HORSE]: Chased winner, kept on, a batch reviewed earlier",
+            label(),
+            label(),
+            origin="predictions",
+            model="flat-hcap",
+            model_digest=model_b,
+        ),
+        {"formatted_input": "6th of 10, fairly beaten | [HORSE]: Never a threat"} | label(out_of_form=True),
+    ]
+
+
+COMMENTS_CSV = (
+    "horse,race_comment,main_race_comment,finishing_position,number_of_runners,total_distance_beaten\n"
+    "Alpha,Kept on well in the final furlong,Strong race,2,10,1.5\n"
+    "Beta,Short,Weak race,3,10,4\n"
+    "Gamma,Never travelling at any stage,,PU,10,\n"
+)
+
+
 async def settle(pilot: Pilot) -> None:
     """Wait until every review tab has finished loading (shown its item, empty state or problem)."""
     panes = list(pilot.app.screen.query(ReviewPane))
@@ -110,3 +156,19 @@ def shown(pilot: Pilot, selector: str, source: str = "gemini") -> str:
 def status(pilot: Pilot, source: str = "gemini") -> str:
     """The status line of a source's tab: counters, then markers and the last outcome."""
     return " ".join(shown(pilot, f"#status-{part}", source) for part in ("counters", "markers"))
+
+
+def rendered(static: Static) -> str:
+    """The plain text of what a Static shows, when that is a Rich renderable (a table, say) rather than text."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(static.content)
+    return console.export_text()
+
+
+async def stats_text(pilot: Pilot) -> str:
+    """What the Stats tab shows once its count has finished: the note above the figures, then the figures."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    view = pilot.app.screen.query_one(StatsView)
+    note = view.query_one("#stats-note", Static)
+    return (str(note.render()) if note.display else "") + "\n" + rendered(view.query_one("#stats-figures", Static))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Checkbox, Select, TextArea
+from textual.widgets import Checkbox, Select, Static, TextArea
 from typer.testing import CliRunner
 
 from hcap_tui.cli import app as hcap_app
@@ -16,7 +16,7 @@ from hcap_tui.config import DataPaths
 from hcap_tui.tui.app import ReviewApp
 from hcap_tui.tui.main import cli as hcap_tui_cli
 from hcap_tui.tui.widgets.placeholders import EmptyState
-from tui.helpers import ITEMS, label, pane, read_jsonl, settle, shown, status, write_jsonl
+from tui.helpers import ITEMS, label, pane, read_jsonl, rendered, settle, shown, status, write_jsonl
 
 SIZE = (80, 24)
 
@@ -239,3 +239,57 @@ def test_missing_data_folder_is_one_error_line_and_exit_1(tmp_path: Path) -> Non
 def test_hcap_tui_without_arguments_shows_help() -> None:
     result = CliRunner().invoke(hcap_tui_cli, [])
     assert "review" in result.output and "Usage" in result.output
+
+
+def predictions_with_confidence(paths: DataPaths) -> None:
+    """Three predictions, the most confident first in the file: 0.97, then 0.6 (better than show), then 0.35."""
+
+    def sure_but(name: str, probability: float) -> dict[str, float]:
+        signals = ["in_form", "out_of_form", "better_than_show", "worse_than_show", "race_strength"]
+        return {signal: probability if signal == name else 0.99 for signal in signals}
+
+    confidences = [sure_but("in_form", 0.97), sure_but("better_than_show", 0.6), sure_but("race_strength", 0.35)]
+    write_jsonl(
+        paths.predictions,
+        [
+            {"formatted_input": text} | label() | {"model": "flat-hcap", "confidence": confidence}
+            for text, confidence in zip(ITEMS[1:], confidences, strict=True)
+        ],
+    )
+
+
+async def test_o_orders_predictions_least_confident_first(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+    predictions_with_confidence(paths)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")  # teacher labels carry no confidence: nothing to order by
+        assert "least confident" not in status(pilot)
+        await pilot.press("t")
+        assert shown(pilot, "#result-line", "predictions").startswith("Won")
+        assert "1/3" in status(pilot, "predictions") and "confidence 97%" in status(pilot, "predictions")
+        await pilot.press("o")
+        line = status(pilot, "predictions")
+        assert line.startswith("least confident first ▸ 3/3 ·")  # the item on screen stays, now last
+        assert "ordered least confident first" in line
+        await pilot.press("home")
+        assert shown(pilot, "#result-line", "predictions").startswith("10th of 16, well beaten")
+        assert "confidence 35%" in status(pilot, "predictions")
+        await pilot.press("enter")  # approve and move on to the next least confident
+        assert read_jsonl(paths.gold)[-1]["formatted_input"] == ITEMS[3]
+        assert shown(pilot, "#result-line", "predictions").startswith("5th of 9, competitive")
+        await pilot.press("o")
+        line = status(pilot, "predictions")
+        assert line.startswith("2/3 ·") and "back in file order" in line
+        await pilot.press("q")
+    assert checkpoint(paths, "predictions") == {"index": 1, "formatted_input": ITEMS[2]}
+
+
+async def test_help_lists_the_order_key_and_the_stats_tab(make_app: Callable[[], ReviewApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        text = rendered(app.screen.query_one(Static))
+    assert "Least confident predictions first" in text
+    assert "First item" in text and "Stats" in text

@@ -13,7 +13,7 @@ from textual.widgets import TextArea
 
 from hcap_tui.config import DataPaths
 from hcap_tui.tui.app import ReviewApp
-from tui.helpers import ITEMS, label, settle, write_jsonl
+from tui.helpers import ITEMS, label, settle, stats_text, write_jsonl
 
 
 def prepared(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
@@ -25,6 +25,17 @@ def prepared(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
             area.cursor_blink = False
         await pilot.press(*keys)
         await pilot.pause()
+
+    return run_before
+
+
+def counted(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
+    """Press `keys` once loading is done, then wait for the Stats tab's count to be on screen."""
+    press = prepared(*keys)
+
+    async def run_before(pilot: Pilot) -> None:
+        await press(pilot)
+        await stats_text(pilot)
 
     return run_before
 
@@ -60,3 +71,13 @@ def test_empty_state_at_80x24(snap_compare, make_app: Callable[[], ReviewApp], d
 def test_help_screen_at_80x24(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
     """`?` lists every key, including those the footer has no room for."""
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared("question_mark"))
+
+
+def test_stats_tab_at_80x24(snap_compare, make_app: Callable[[Path], ReviewApp], stats_dir: Path) -> None:
+    """The Stats tab on a small terminal: the loop and the label distribution, the corrections table below (scrolls)."""
+    assert snap_compare(make_app(stats_dir), terminal_size=(80, 24), run_before=counted("t", "t"))
+
+
+def test_stats_tab_at_120x40(snap_compare, make_app: Callable[[Path], ReviewApp], stats_dir: Path) -> None:
+    """The Stats tab on a bigger terminal: every section, corrections per origin and per model version."""
+    assert snap_compare(make_app(stats_dir), terminal_size=(120, 40), run_before=counted("t", "t"))

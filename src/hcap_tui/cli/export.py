@@ -12,7 +12,7 @@ from rich.text import Text
 
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
 from hcap_tui.config import open_project
-from hcap_tui.export import DEFAULT_EVAL_FRACTION, Export, ExportFormat, build_export, write_export
+from hcap_tui.export import DEFAULT_EVAL_FRACTION, MIN_TRAIN_ROWS, Export, ExportFormat, build_export, write_export
 from hcap_tui.store import Store
 
 
@@ -43,6 +43,11 @@ def export(
     write_export(result)
     for problem in result.skipped:
         note(f"warning: {problem}")
+    if result.too_small:
+        note(
+            f"warning: only {len(result.train.rows)} training rows: review at least {MIN_TRAIN_ROWS} items "
+            "before fine-tuning"
+        )
     for rare in result.rare_values():
         note(f"warning: {rare}")
     if as_json:

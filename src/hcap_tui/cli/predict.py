@@ -1,4 +1,4 @@
-"""`hcap predict`: label a fresh random sample with the local model, appending to predictions.jsonl."""
+"""`hcap predict`: label comments with the local model by a sampling strategy, appending to predictions.jsonl."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ from hcap_tui.comments import CommentsFile
 from hcap_tui.config import open_project
 from hcap_tui.errors import HcapError
 from hcap_tui.ollama_client import LocalModel
-from hcap_tui.predict import PredictionRun, PredictSummary, draw_sample
+from hcap_tui.predict import PredictSummary
 from hcap_tui.store import Store
+from hcap_tui.strategies import DEFAULT_POOL_FACTOR, DisagreeSummary, PredictRun, Strategy, plan_run
 
 HostOption = Annotated[
     str | None,
@@ -48,7 +49,22 @@ class RateColumn(ProgressColumn):
 @guarded
 def predict(
     count: Annotated[
-        int | None, typer.Option("--count", "-n", min=1, help="Comments to draw [default: predict_count, 20].")
+        int | None, typer.Option("--count", "-n", min=1, help="Predictions to write [default: predict_count, 20].")
+    ] = None,
+    strategy: Annotated[
+        Strategy,
+        typer.Option(
+            "--strategy", "-s",
+            help="random: a fresh random sample; uncertain: the least confident of a larger random pool (an item's "
+                 "confidence is the lowest probability the model gave any of its chosen signal values); "
+                 "disagree: teacher-labelled items where the model differs from the teacher.",
+        ),
+    ] = Strategy.RANDOM,
+    pool_factor: Annotated[
+        int | None,
+        typer.Option("--pool-factor", min=1, metavar="K", show_default=False,
+                     help=f"uncertain only: predict a pool of COUNT × K comments and keep the COUNT least "
+                          f"confident [default: {DEFAULT_POOL_FACTOR}]."),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Ollama model [default: model in hcap.toml, flat-hcap].")
@@ -67,22 +83,28 @@ def predict(
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Label COUNT comments not yet in gold or pending, appending each result to predictions.jsonl as it lands."""
+    """Label COUNT comments not yet in gold or pending, appending each kept result to predictions.jsonl."""
+    if pool_factor is not None and strategy is not Strategy.UNCERTAIN:
+        raise typer.BadParameter("only --strategy uncertain predicts a pool; drop it", param_hint="'--pool-factor'")
     project = open_project(data_dir)
     settings = project.settings
     in_flight = concurrency or settings.concurrency
     model_name, url = model or settings.model, host or settings.ollama_host
-    with LocalModel(model_name, project.schema, host=url, timeout=timeout or settings.timeout_s) as local:
+    wanted = count or settings.predict_count
+    with LocalModel(
+        model_name, project.schema, host=url, timeout=timeout or settings.timeout_s,
+        logprobs=strategy is Strategy.UNCERTAIN,
+    ) as local:
         digest = local.check()
         store = Store(project.paths, project.schema)
         source = CommentsFile(csv_path or project.paths.comments)
-        comments = draw_sample(store, source, count or settings.predict_count, resolve_seed(seed))
-        if not comments:
-            note("nothing to predict: every eligible comment is already in gold or pending in predictions.jsonl")
+        run = plan_run(
+            strategy, store, local, source, wanted, resolve_seed(seed), pool_factor or DEFAULT_POOL_FACTOR, note
+        )
+        if run is None:
             return
-        run = PredictionRun(store, local, comments)
         note(
-            f"predicting {len(comments)} comments with {local.model} ({(digest or 'unknown digest')[:19]}) "
+            f"{run.intent} with {local.model} ({(digest or 'unknown digest')[:19]}) "
             f"at {local.host}, {in_flight} at a time, into {project.paths.predictions}"
         )
         _run_with_progress(run, in_flight)
@@ -92,10 +114,10 @@ def predict(
     else:
         _print_summary(summary)
     if summary.failed:
-        fail(f"{summary.failed} of {summary.requested} predictions failed (kept in predictions.jsonl for review)")
+        fail(f"{summary.failed} of {summary.attempted} predictions failed (kept in predictions.jsonl for review)")
 
 
-def _run_with_progress(run: PredictionRun, concurrency: int) -> None:
+def _run_with_progress(run: PredictRun, concurrency: int) -> None:
     """Drive the run under a progress bar on stderr; on a stop, say what was kept before passing it on."""
     columns = (
         TextColumn("{task.description}"),
@@ -107,20 +129,26 @@ def _run_with_progress(run: PredictionRun, concurrency: int) -> None:
         TimeRemainingColumn(),
     )
     summary = run.summary
+    fallback = summary.fallback
     try:
         with Progress(*columns, console=Console(stderr=True)) as progress:
-            task = progress.add_task("predicting", total=summary.requested)
+            task = progress.add_task("predicting", total=run.total)
             for _ in run.run(concurrency):
+                if summary.fallback != fallback:
+                    fallback = summary.fallback
+                    note(str(fallback))
                 failed = f" ({summary.failed} failed)" if summary.failed else ""
-                progress.update(task, advance=1, description=f"predicting{failed}")
+                progress.update(task, advance=1, total=run.total, description=f"predicting{failed}")
     except (HcapError, KeyboardInterrupt):
-        note(f"{summary.finished} of {summary.requested} predictions finished and are saved in predictions.jsonl")
+        note(summary.stopped_note())
         raise
 
 
 def _print_summary(summary: PredictSummary) -> None:
-    """The totals, then a table of how often each signal value was predicted."""
-    typer.echo(f"batch {summary.batch_id}: {summary.done} labelled, {summary.failed} failed")
+    """The totals, the fields a disagreement run found, then how often each signal value was written."""
+    typer.echo(summary.headline())
+    if isinstance(summary, DisagreeSummary) and summary.fields:
+        typer.echo("disagreements: " + ", ".join(f"{name} {n}" for name, n in summary.fields.most_common()))
     if not summary.counts:
         return
     table = Table("signal", "value", Column("count", justify="right"))

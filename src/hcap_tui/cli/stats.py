@@ -71,7 +71,7 @@ def _distribution_table(s: Stats) -> Table:
 def _corrections_table(s: Stats) -> Table:
     """Per signal (rows) and source (columns: each origin, then each model version), the share the reviewer changed."""
     groups = [*s.corrections.items(), *((_version(group), group) for group in s.model_corrections)]
-    table = Table(title="Review corrections: changed / proposed", title_justify="left")
+    table = Table(title="Reviewer corrections of proposed values", title_justify="left")
     table.add_column("signal")
     for source, _ in groups:
         table.add_column(escape(source), justify="right")

@@ -6,7 +6,7 @@ this module only turns its predictions into teacher results.
 
 from __future__ import annotations
 
-from hcap_tui.ollama_client import LocalModel, Prediction
+from hcap_tui.ollama_client import LocalModel, OllamaError, Prediction
 from hcap_tui.schema import LabelSchema
 from hcap_tui.teachers.base import TeacherResult
 
@@ -23,8 +23,15 @@ class OllamaTeacher:
         self._local = LocalModel(model, schema, host=host, timeout=timeout, system=instructions)
 
     def check(self) -> None:
-        """Raise OllamaUnreachable or ModelMissing (one line with the fix) before any item is sent."""
-        self._local.check()
+        """Raise OllamaUnreachable or ModelMissing (one line with the fix) before any item is sent.
+
+        A teacher that fails the check is never used, so its connections are released at once.
+        """
+        try:
+            self._local.check()
+        except OllamaError:
+            self._local.close()
+            raise
 
     def label(self, formatted_input: str) -> TeacherResult:
         """Label one input (blocking)."""
@@ -35,7 +42,9 @@ class OllamaTeacher:
         return _result(await self._local.apredict(formatted_input))
 
     async def aclose(self) -> None:
-        """Nothing to release: the Ollama client manages its own connections."""
+        """Release the model's connections: the ones `alabel` opened in this event loop and the blocking ones."""
+        await self._local.aclose()
+        self._local.close()
 
 
 def _result(prediction: Prediction) -> TeacherResult:

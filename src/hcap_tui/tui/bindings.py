@@ -21,17 +21,25 @@ NAVIGATION_BINDINGS = [
     Binding("s", "skip", "Skip", tooltip="Next item without approving; drops edits to this one"),
     Binding("u", "undo", "Undo", tooltip="Take this tab's last approval back out of gold and return to it"),
     Binding("f", "cycle_filter", "Filter", tooltip="Visit all / not in gold / in gold / disagrees with gold"),
+    Binding(
+        "o",
+        "order_by_confidence",
+        "Order",
+        tooltip="Least confident predictions first, or file order again (predictions with confidences)",
+    ),
     Binding("e", "edit_text", "Reasoning", tooltip="Edit the reasoning (the keys type into it until esc)"),
     Binding("escape", "leave_editing", "Done", key_display="esc", tooltip="Leave the text or list being edited"),
     Binding("left,p", "previous", "Previous item", show=False),
     Binding("right,n", "next", "Next item", show=False),
     Binding("g", "next_pending", "Next item not in gold", show=False),
+    Binding("home", "first", "First item (in the current order and filter)", show=False),
+    Binding("end", "last", "Last item (in the current order and filter)", show=False),
     Binding("up", "scroll_race(-1)", "Scroll race comment up", show=False),
     Binding("down", "scroll_race(1)", "Scroll race comment down", show=False),
     Binding("pageup", "scroll_race(-5)", "Page race comment up", show=False),
     Binding("pagedown", "scroll_race(5)", "Page race comment down", show=False),
 ]
-RESERVED_KEYS = frozenset("spnguefqt")
+RESERVED_KEYS = frozenset("spnguefoqt")
 
 
 def field_keys(schema: LabelSchema) -> dict[str, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hcap_tui.errors import DataError
 from hcap_tui.jsonl import LineProblem
-from hcap_tui.review_session import ReviewSource
+from hcap_tui.review_sources import ReviewSource
 from hcap_tui.store import Checkpoint, LabeledItem, Store
 
 FIRST_CHUNK = 50

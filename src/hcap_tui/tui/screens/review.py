@@ -1,7 +1,7 @@
-"""The main screen: one tab per review source, all sharing the gold standard, which is read once.
+"""The main screen: one tab per review source, all sharing the gold standard (read once), then the Stats tab.
 
-Tabs are built from `SOURCES`; another kind of tab (statistics, say) is one more `TabPane` in
-`compose` and can take the shared `GoldBook` in `_gold_loaded` the way the review panes do.
+Review tabs are built from `SOURCES`. The Stats tab counts the project's files itself, when it is
+shown, so it needs nothing from the review tabs: what they approve reaches it through the gold file.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ from textual.worker import Worker, WorkerState
 
 from hcap_tui.config import Project
 from hcap_tui.errors import HcapError
-from hcap_tui.review_session import SOURCES, GoldBook
+from hcap_tui.review_sources import SOURCES, GoldBook
 from hcap_tui.store import GoldIndex, Store
 from hcap_tui.tui.source_reader import summarize_problems
 from hcap_tui.tui.widgets.review_pane import ReviewPane
+from hcap_tui.tui.widgets.stats_view import StatsView
 
 
 class ReviewScreen(Screen):
-    """Tabs "Gemini Review" and "Model Predictions", the footer, and the shared gold."""
+    """Tabs "Gemini Review", "Model Predictions" and "Stats", the footer, and the shared gold."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "next_tab", "Next tab", show=False, tooltip="Switch to the next tab")
+        Binding("t", "next_tab", "Next tab", show=False, tooltip="Switch to the next tab (the last one is Stats)")
     ]
 
     @dataclass
@@ -50,6 +51,8 @@ class ReviewScreen(Screen):
             for source in SOURCES:
                 with TabPane(source.title, id=f"tab-{source.name}"):
                     yield pane_class(self.project, source, self.reviewer, id=f"review-{source.name}")
+            with TabPane("Stats", id="tab-stats"):
+                yield StatsView(self.project, id="stats")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -87,6 +90,9 @@ class ReviewScreen(Screen):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         for pane in event.pane.query(ReviewPane):
             pane.focus()  # the review keys act on the focused pane
+        for view in event.pane.query(StatsView):
+            view.focus()  # the arrow and page keys scroll it
+            view.shown()
 
     def action_next_tab(self) -> None:
         """Switch to the next tab."""

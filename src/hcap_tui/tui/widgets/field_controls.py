@@ -30,6 +30,20 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+class SignalCheckbox(Checkbox):
+    """A checkbox whose mark says its state in any terminal: ✓ when on, blank when off, not colour alone."""
+
+    BUTTON_INNER = " "
+
+    def on_mount(self) -> None:
+        self.watch(self, "value", self._mark, init=True)
+
+    def _mark(self, value: bool) -> None:
+        """Draw the tick for the current value."""
+        self.BUTTON_INNER = "✓" if value else " "
+        self.refresh()
+
+
 class FieldControls(Vertical):
     """Checkboxes and selects for the schema's signals; posts `Edited` when the reviewer changes one."""
 
@@ -67,7 +81,7 @@ class FieldControls(Vertical):
     def compose(self) -> ComposeResult:
         with Grid(id="booleans"):
             for field in self.schema.booleans:
-                yield Checkbox(self._label(field, None), id=f"field-{field.name}", compact=True)
+                yield SignalCheckbox(self._label(field, None), id=f"field-{field.name}", compact=True)
         for field in self.schema.enums:
             with Horizontal(classes="enum-row"):
                 yield Label(self._label(field, None))

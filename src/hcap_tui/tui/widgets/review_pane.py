@@ -23,7 +23,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError, HcapError
-from hcap_tui.review_session import GoldBook, ReviewSession, ReviewSource
+from hcap_tui.review_session import ReviewSession
+from hcap_tui.review_sources import GoldBook, ReviewSource
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store
 from hcap_tui.tui.bindings import NAVIGATION_BINDINGS, field_bindings, field_keys
@@ -36,6 +37,7 @@ from hcap_tui.tui.widgets.status_line import StatusLine
 # Actions that need an item on screen and the keyboard not taken by a text area or a select.
 ITEM_ACTIONS = frozenset(
     {"approve", "skip", "undo", "cycle_filter", "edit_text", "previous", "next", "next_pending", "scroll_race"}
+    | {"first", "last", "order_by_confidence"}
     | {"toggle_field", "cycle_field", "pick_field"}  # the schema-derived field keys
 )
 
@@ -77,6 +79,7 @@ class ReviewPane(Vertical, can_focus=True):
         self._progress = ""
         self._outcome = ""
         self._could_undo = False
+        self._could_order = False
 
     @classmethod
     @functools.cache
@@ -131,6 +134,9 @@ class ReviewPane(Vertical, can_focus=True):
             self.query_one(LoadProgress).advance_to(event.lines_read)
             self._progress = f"loading {100 * event.lines_read // self._total_lines}%"
             self._settle(self.session.extend(event.items))
+            if self.session.order.has_confidence != self._could_order:
+                self._could_order = self.session.order.has_confidence
+                self.refresh_bindings()  # the first confidences arrived: ordering by them is offered
         elif isinstance(event, Finished):
             assert self.session is not None
             self._progress = ""
@@ -200,6 +206,8 @@ class ReviewPane(Vertical, can_focus=True):
             session.counter_text(),
             filter_name=session.filter.value,
             in_gold=session.gold_item is not None,
+            by_confidence=session.order.by_confidence,
+            confidence=session.confidence,
             loading=self._progress,
             outcome=self._outcome,
         )
@@ -241,6 +249,8 @@ class ReviewPane(Vertical, can_focus=True):
                 return False
             if action == "undo" and not self.session.can_undo:
                 return None
+            if action == "order_by_confidence" and not self.session.order.has_confidence:
+                return False
         return True
 
     def action_approve(self) -> None:
@@ -286,6 +296,23 @@ class ReviewPane(Vertical, can_focus=True):
         """Go to the next item (in the current filter)."""
         assert self.session is not None
         self._after("" if self.session.next() else "this is the last item")
+
+    def action_first(self) -> None:
+        """Go to the first item (in the current order and filter)."""
+        assert self.session is not None
+        self._after("" if self.session.first() else "this is the first item")
+
+    def action_last(self) -> None:
+        """Go to the last item (in the current order and filter)."""
+        assert self.session is not None
+        self._after("" if self.session.last() else "this is the last item")
+
+    def action_order_by_confidence(self) -> None:
+        """Visit items least confident first, or in file order again; the current item stays on screen."""
+        session = self.session
+        assert session is not None
+        session.order_by_confidence(not session.order.by_confidence)
+        self._after("ordered least confident first" if session.order.by_confidence else "back in file order")
 
     def action_next_pending(self) -> None:
         """Jump to the next item not yet in gold."""

@@ -1,4 +1,4 @@
-"""The one-line status under the review pane: position, progress, filter, gold marker and the last outcome."""
+"""The one-line status under the review pane: place, progress, filter and order, item markers, the last outcome."""
 
 from __future__ import annotations
 
@@ -29,16 +29,31 @@ class StatusLine(Horizontal):
         yield Static(id="status-counters", markup=False)
         yield Static(id="status-markers", markup=False)
 
-    def show(self, counters: str, *, filter_name: str, in_gold: bool, loading: str, outcome: str) -> None:
-        """Render the status: which items are visited and where, then this item's markers and the last outcome."""
+    def show(
+        self,
+        counters: str,
+        *,
+        filter_name: str,
+        by_confidence: bool,
+        in_gold: bool,
+        confidence: float | None,
+        loading: str,
+        outcome: str,
+    ) -> None:
+        """Render the status: which items are visited, in what order and where, then this item's markers
+        (its confidence, whether it is in gold) and the last outcome."""
+        visiting = [f"{filter_name} only"] if filter_name != "all" else []
+        if by_confidence:
+            visiting.append("least confident first")
         left = Text()
-        if filter_name != "all":
-            left.append(f"{filter_name} only ▸ ", style="bold")
+        if visiting:
+            left.append(" · ".join(visiting) + " ▸ ", style="bold")
         left.append(counters)
         right = Text(" · ").join(
             part
             for part in (
                 Text(loading, style="italic") if loading else None,
+                Text(f"confidence {confidence:.0%}") if confidence is not None else None,
                 Text("● in gold", style="bold green") if in_gold else None,
                 Text(outcome, style="bold") if outcome else None,
             )
