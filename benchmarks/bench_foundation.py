@@ -45,9 +45,10 @@ SEED = 7
 
 
 def comments_csv() -> Path:
-    """The 1,000,000-row CSV from the repo's seeded generator, made again only when the generator changes."""
+    """The 1,000,000-row CSV from the repo's seeded generator, made again only when the generator or its banks change."""
     path = WORK / f"comments-{CSV_ROWS}.csv"
-    if not path.exists() or path.stat().st_mtime < GENERATOR.stat().st_mtime:
+    changed = max(script.stat().st_mtime for script in GENERATOR.parent.glob("*.py"))
+    if not path.exists() or path.stat().st_mtime < changed:
         started = time.perf_counter()
         write_comments_csv(path, CSV_ROWS, SEED)
         print(f"generated {path.name} ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - started:.1f} s")

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Write hcap's bundled sample data: an invented race-reader comments.csv and teacher labels for part of it.
 
-Everything is seeded: the same arguments give byte-identical files. Every phrase comes from a bank
-tagged with the signal it implies, so each label follows from the words its comment was built from,
-as a careful teacher would read them; about one label in ten is then misread on purpose so that a
-reviewer has something to correct. Banks are rendered once per sex and style at import, so
-`write_comments_csv` (which benchmarks import) makes a 1,000,000-row CSV in well under a minute.
+Everything is seeded: the same arguments give byte-identical files. Every phrase comes from a bank in
+`sample_phrases.py` tagged with the signal it implies, so each label (`sample_labels.py`) follows from the
+words its comment was built from, as a careful teacher would read them; about one label in ten is then
+misread on purpose so that a reviewer has something to correct. Banks are rendered once per sex and style
+at import, so `write_comments_csv` (which benchmarks import) makes a 1,000,000-row CSV in well under a minute.
 
 Usage: python3 scripts/generate_sample_data.py [--rows 3200] [--labels 200] [--seed 7] [--out data]
 """
@@ -16,28 +16,23 @@ import argparse
 import os
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hcap_tui.comments import format_input
-from hcap_tui.jsonl import encode, write_atomic
-from hcap_tui.schema import LabelSchema
-from hcap_tui.store import flat_record
+from sample_labels import teacher_labels
 from sample_phrases import (
     BTS,
-    Chain,
     CHALLENGE,
     CONTEXT,
+    COURSES,
     DISTANCES,
     FINISH,
-    FORM_REASON,
     GOING,
     GROUND,
     HEADED,
     IF,
     LEAD_WTS,
-    LUCK_REASON,
     MIDDLE,
     MIDDLE_OOF,
     NAMES,
@@ -49,7 +44,6 @@ from sample_phrases import (
     POSITION,
     PROGRESS,
     QUOTED,
-    RACE_REASON,
     RESULT,
     SEXES,
     SHORT,
@@ -64,8 +58,12 @@ from sample_phrases import (
     WIDE_BTS,
     WIN_FRONT,
     WTS,
+    Chain,
 )
 
+from hcap_tui.comments import format_input
+from hcap_tui.jsonl import encode, write_atomic
+from hcap_tui.schema import LabelSchema
 
 COLUMNS = ("race_comment", "main_race_comment", "finishing_position", "number_of_runners", "total_distance_beaten",
            "horse_name", "race_date", "course", "race_id")
@@ -312,96 +310,14 @@ def _compose(
     return ". ".join(body) + end, evidence
 
 
-LABEL_SHARES = {IF: 0.4, OOF: 0.15, BTS: 0.35, WTS: 0.05}  # as in the user's own labelled files
-OLD_FLAGS = {"gemini_labeled": True, "human_verified": False, "human_corrected": False}
-TEACHER = {"teacher": "gemini", "model": "gemini-2.5-flash"}
-
-
-def teacher_labels(runners: Iterable[Runner], count: int, seed: int, schema: LabelSchema) -> list[dict]:
-    """Flat teacher lines for `count` distinct eligible runners: right about nine times in ten, with reasoning."""
-    rng = FastRandom(f"labels-{seed}")
+def eligible_runners(runners: Iterable[Runner]) -> dict[str, Runner]:
+    """The first runner for each distinct formatted_input, skipping rows hcap would not label."""
     eligible: dict[str, Runner] = {}
     for runner in runners:
         formatted = format_input(dict(zip(COLUMNS, runner.cells)))
         if formatted is not None:
             eligible.setdefault(formatted, runner)
-    picked = _pick(rng, eligible, count)
-    misread = set(rng.sample(range(len(picked)), round(len(picked) * 0.1)))
-    old_lines = round(len(picked) * 0.15)  # the oldest lines, from the user's former dashboard
-    created = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-    records = []
-    for index, formatted in enumerate(picked):
-        runner = eligible[formatted]
-        quotes = dict(runner.evidence)
-        quotes["race"] = runner.race_quote or runner.cells[1].split(". ")[0]
-        label: dict = {tag: tag in quotes for tag in (IF, OOF, BTS, WTS)}
-        label["race_strength"] = runner.strength
-        if index in misread:
-            _misread(rng, schema, label, quotes, has_race=bool(runner.cells[1]))
-        label["reasoning"] = _reasoning(rng, label, quotes, has_race=bool(runner.cells[1]))
-        label = schema.validate(label)
-        created += timedelta(seconds=rng.randint(3, 40))
-        if index < old_lines:
-            records.append(flat_record(schema, formatted, label, **OLD_FLAGS))
-            continue
-        stamp, tokens = created.isoformat(timespec="seconds"), len(schema.dumps(label)) // 4
-        records.append(
-            flat_record(
-                schema,
-                formatted,
-                label,
-                **TEACHER,
-                created_at=stamp,
-                prompt_tokens=900 + len(formatted) // 4,
-                completion_tokens=tokens,
-            )
-        )
-    return records
-
-
-def _pick(rng: random.Random, eligible: dict[str, Runner], count: int) -> list[str]:
-    """Of a few hundred random draws, the one whose true flags come closest to the user's label shares."""
-    keys, count = sorted(eligible), min(count, len(eligible))
-    best: tuple[float, list[str]] = (float("inf"), [])
-    for _ in range(300):
-        picked = rng.sample(keys, count)
-        miss = sum(
-            abs(sum(tag in eligible[k].evidence for k in picked) - share * count) for tag, share in LABEL_SHARES.items()
-        )
-        best = min(best, (miss, picked))
-        if miss <= count * 0.03:
-            break
-    return best[1]
-
-
-def _misread(rng: random.Random, schema: LabelSchema, label: dict, quotes: dict, has_race: bool) -> None:
-    """Get one field wrong the way a teacher does: over- or under-read a flag, or misjudge the race."""
-    field = rng.choice((IF, OOF, BTS, BTS, WTS) + (("race_strength",) * 3 if has_race else ()))
-    if field == "race_strength":
-        label[field] = rng.choice([v for v in schema.field(field).values if v != label[field]])
-        return
-    rival = {IF: OOF, OOF: IF, BTS: WTS, WTS: BTS}[field]
-    if label[rival] and not label[field]:
-        field = rival  # missing a flag the comment carries, rather than asserting two that contradict
-    label[field] = not label[field]
-    if label[field]:
-        quotes[field] = quotes[None]
-    else:
-        del quotes[field]
-
-
-def _reasoning(rng: random.Random, label: dict, quotes: dict, has_race: bool) -> str:
-    """Two or three sentences quoting the words each decision rests on."""
-    form = IF if label[IF] else OOF if label[OOF] else None
-    luck = BTS if label[BTS] else WTS if label[WTS] else None
-    sentences = [rng.choice(FORM_REASON[form]).format(q=quotes[form])]
-    if luck:
-        sentences.append(rng.choice(LUCK_REASON[luck]).format(q=quotes[luck]))
-    if has_race:
-        sentences.append(rng.choice(RACE_REASON[label["race_strength"]]).format(q=quotes["race"]))
-    else:
-        sentences.append("There is no race comment, so nothing on race strength")
-    return ". ".join(sentences) + "."
+    return eligible
 
 
 def write_comments_csv(path: Path | str, rows: int, seed: int) -> None:
@@ -440,7 +356,8 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     runners = list(generate_runners(args.rows, args.seed))
     _write_csv(args.out / "comments.csv", runners)
-    labels = teacher_labels(runners, args.labels, args.seed, LabelSchema.default())
+    rng = FastRandom(f"labels-{args.seed}")
+    labels = teacher_labels(eligible_runners(runners), args.labels, rng, LabelSchema.default())
     write_atomic(args.out / "labeled.jsonl", b"".join(encode(record) for record in labels))
     print(
         f"wrote {args.out / 'comments.csv'} ({args.rows} rows) and {args.out / 'labeled.jsonl'} ({len(labels)} labels)"

@@ -1,6 +1,6 @@
 """The phrase banks of the sample-data generator: race-reader wording, names, courses and teacher reasoning.
 
-Pure data, split from `generate_sample_data.py` so that script holds only the logic. Each bank is tagged
+Pure data, kept apart from the logic in `generate_sample_data.py`. Each bank is tagged
 with the signal its phrases imply (in_form, out_of_form, better_than_show, worse_than_show) or the race
 strength its sentences support; in-running banks come in longhand and race-reader shorthand, and prose
 banks are rendered once per sex at import, so generating a million rows never formats a bank again.
@@ -297,8 +297,6 @@ GOING = {
     "turf": ("good to firm", "good", "good", "good to soft", "soft", "heavy", "firm", "yielding"),
 }
 DISTANCES = ("5f", "6f", "6f", "7f", "7f", "1m", "1m", "1m1f", "1m2f", "1m2f", "1m4f", "1m6f", "2m")
-
-
 GROUND = {  # the ground sentence of the race comment, by surface
     "turf": _entries("""The ground was riding {going}; The ground was officially {going}; Times suggested the ground
         was riding close to {going}; Jockeys reported the ground riding {going}; Run on {going} ground; Watered

@@ -29,12 +29,6 @@ MakeModel = Callable[..., LocalModel]
 ITEM = "3rd of 12, involved in finish | [RACE]: Modest affair | [HORSE]: Denied clear run inside final furlong"
 
 
-@pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Busy back-off pauses of milliseconds, so 503 tests stay fast."""
-    monkeypatch.setattr(LocalModel, "busy_backoff", (0.01, 0.01, 0.01))
-
-
 @pytest.fixture
 def local(schema: LabelSchema) -> Iterator[MakeModel]:
     """Make LocalModels of the default schema (`flat-hcap` unless told) and close them after the test."""

@@ -18,18 +18,11 @@ from testdata import eligible_inputs, read_jsonl, write_comments
 from typer.testing import CliRunner
 
 from hcap_tui.cli import app
-from hcap_tui.ollama_client import LocalModel
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store
 
 PROVENANCE = ["model", "model_digest", "created_at", "batch_id", "latency_ms", "prompt_tokens", "completion_tokens"]
 INPUTS = eligible_inputs()  # five eligible rows, in file order
-
-
-@pytest.fixture(autouse=True)
-def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Busy back-off pauses of milliseconds."""
-    monkeypatch.setattr(LocalModel, "busy_backoff", (0.01, 0.01, 0.01))
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
+import importlib
 import io
 import json
 import os
@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -62,13 +63,11 @@ def run_generator(out: Path, *args: str, hash_seed: str = "0") -> None:
 
 
 @pytest.fixture(scope="module")
-def generator() -> ModuleType:
-    """The generator script imported as a module, as benchmarks import it."""
-    spec = importlib.util.spec_from_file_location("generate_sample_data", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def generator() -> Iterator[ModuleType]:
+    """The generator script imported as a module, as benchmarks import it: with scripts/ on the import path."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(SCRIPT.parent))
+        yield importlib.import_module(SCRIPT.stem)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import testdata
 
 from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError, LabelError
@@ -45,17 +46,13 @@ for seq in range(count):
 """
 
 
+DENIED_A_RUN = {"better_than_show": True, "race_strength": "strong",
+                "reasoning": "Denied a clear run over 1f out; would have gone close."}
+
+
 def label(**changes: Any) -> dict[str, Any]:
-    """A valid default label."""
-    base = {
-        "in_form": False,
-        "out_of_form": False,
-        "better_than_show": True,
-        "worse_than_show": False,
-        "race_strength": "strong",
-        "reasoning": "Denied a clear run over 1f out; would have gone close.",
-    }
-    return base | changes
+    """A valid label with a flag set and a strong race: a horse denied a clear run, with changes."""
+    return testdata.label(**DENIED_A_RUN | changes)
 
 
 def write_lines(path: Path, lines: list[str | dict]) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 from hcap_tui.comments import CommentsFile
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError
-from hcap_tui.metrics import DIGITS, gc_paused, ratio
+from hcap_tui.gcpause import gc_paused
+from hcap_tui.metrics import DIGITS, ratio
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import LabeledItem, Loaded, Store
 
