@@ -35,13 +35,15 @@ def label(**overrides: Any) -> dict[str, Any]:
     return base | overrides
 
 
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """Write records as a JSONL file, one object a line, as the user's own tools would."""
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]], *, extra: str = "") -> None:
+    """Write records as a JSONL file, one object a line, as the user's own tools would, plus any raw `extra` text."""
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records) + extra, encoding="utf-8")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The objects of a JSONL file; a blank or broken line fails the test."""
+    """The objects of a JSONL file ([] when there is none); a blank or broken line fails the test."""
+    if not path.exists():
+        return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 

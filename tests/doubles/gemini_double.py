@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from doubles.loopback import LoopbackHandler, LoopbackServer
+from doubles.loopback import LoopbackHandler, LoopbackServer, scripted
 
 TEST_KEY = "test-gemini-key-8f2c61d0a9"
 ROUTE = re.compile(r"^/(v1[a-z0-9]*)/models/([^/:?]+):generateContent(?:\?.*)?$")
@@ -62,14 +62,7 @@ def server_error() -> GeminiReply:
 
 def sequence(*replies: GeminiReply) -> Callable[[dict], GeminiReply]:
     """A reply function that answers with `replies` in turn, then with valid labels."""
-    queue = list(replies)
-    lock = threading.Lock()
-
-    def reply(_request: dict) -> GeminiReply:
-        with lock:
-            return queue.pop(0) if queue else GeminiReply()
-
-    return reply
+    return scripted(replies, GeminiReply)
 
 
 def label_for(prompt: str, response_schema: dict | None) -> dict[str, Any]:

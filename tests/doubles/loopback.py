@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, Self, TypeVar
+
+R = TypeVar("R")
 
 
 class LoopbackServer:
@@ -116,3 +118,15 @@ def closed_url() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def scripted(replies: Iterable[R], default: Callable[[], R]) -> Callable[[dict], R]:
+    """A reply function for a double: answers with `replies` in turn, then with `default()` for ever."""
+    queue = list(replies)
+    lock = threading.Lock()
+
+    def reply(_request: dict) -> R:
+        with lock:
+            return queue.pop(0) if queue else default()
+
+    return reply

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from doubles.loopback import LoopbackHandler, LoopbackServer
+from doubles.loopback import LoopbackHandler, LoopbackServer, scripted
 from doubles.ollama_output import label_for, logprobs_for, tokens
 
 DEFAULT_DIGEST = "sha256:" + hashlib.sha256(b"flat-hcap test weights").hexdigest()
@@ -47,14 +47,7 @@ class Reply:
 
 def sequence(*replies: Reply) -> Callable[[dict], Reply]:
     """A reply function that answers with `replies` in turn, then with valid labels."""
-    queue = list(replies)
-    lock = threading.Lock()
-
-    def reply(_request: dict) -> Reply:
-        with lock:
-            return queue.pop(0) if queue else Reply()
-
-    return reply
+    return scripted(replies, Reply)
 
 
 def full_name(name: str) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, Static
+
+from testdata import label as base_label
+from testdata import read_jsonl, write_jsonl  # noqa: F401  (re-exported for the app tests)
 
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 from hcap_tui.tui.widgets.stats_view import StatsView
@@ -41,28 +43,8 @@ STRENGTHS = ["strong", "strong", "weak", "average"]
 
 
 def label(**overrides: Any) -> dict[str, Any]:
-    """A label in the default schema, all signals off unless overridden."""
-    base = {
-        "in_form": False,
-        "out_of_form": False,
-        "better_than_show": False,
-        "worse_than_show": False,
-        "race_strength": "average",
-        "reasoning": "Ran to form; nothing in the comment points either way.",
-    }
-    return base | overrides
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]], *, extra: str = "") -> None:
-    """Write records as JSONL, plus any raw text (a corrupt line, say) at the end."""
-    path.write_text("".join(json.dumps(r) + "\n" for r in records) + extra, encoding="utf-8")
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The records of a JSONL file ([] when it does not exist)."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """A label in the default schema, all signals off unless overridden, with the reasoning the snapshots show."""
+    return base_label(reasoning="Ran to form; nothing in the comment points either way.") | overrides
 
 
 def teacher_records() -> list[dict[str, Any]]:
