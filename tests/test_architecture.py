@@ -1,11 +1,17 @@
-"""Architecture rules checked on the source: the data layer never imports Textual; signal names live in the schema."""
+"""Architecture rules checked on the source.
+
+The data layer never imports Textual; signal names live in the schema; one module speaks to Ollama and
+one package to Gemini; only the store writes JSONL files.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import hcap_tui
@@ -56,3 +62,120 @@ def test_signal_names_appear_only_in_the_schema_files() -> None:
             if SIGNAL_NAMES.search(line):
                 offenders.append(f"{path.relative_to(PACKAGE_ROOT)}:{number}: {line.strip()}")
     assert offenders == [], "iterate the label schema instead of naming its fields:\n" + "\n".join(offenders)
+
+
+def source_files() -> Iterator[tuple[str, ast.Module]]:
+    """Every module of the package as (path relative to the package, parsed tree)."""
+    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+        yield path.relative_to(PACKAGE_ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8"))
+
+
+def imported_modules(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """(line, dotted name) of every import anywhere in a module, `from a import b` giving both `a` and `a.b`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.lineno, node.module
+            yield from ((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
+
+
+def importers(prefix: str) -> set[str]:
+    """`file:line` of each import of the module `prefix` or anything inside it."""
+    return {
+        f"{name}:{line}"
+        for name, tree in source_files()
+        for line, module in imported_modules(tree)
+        if module == prefix or module.startswith(prefix + ".")
+    }
+
+
+def test_only_the_ollama_client_imports_ollama() -> None:
+    found = importers("ollama")
+    assert found and all(hit.startswith("ollama_client.py:") for hit in found), sorted(found)
+
+
+def test_only_the_teachers_package_imports_google_genai() -> None:
+    offenders = {hit for hit in importers("google.genai") if not hit.startswith("teachers/")}
+    assert offenders == set(), "import google.genai only under src/hcap_tui/teachers/"
+
+
+# Calls that create, overwrite or extend a file, by the name of the called function or method.
+WRITE_MODE = re.compile(r"[wax+]")
+WRITE_METHODS = {"write_text", "write_bytes", "write_atomic"}
+SHUTIL_WRITES = {"copy", "copyfile", "copy2", "copytree", "move"}
+MOVES = {"replace", "rename"}  # os.replace(a, b) and Path.replace(b); str.replace and dataclasses.replace differ
+OS_WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_APPEND", "O_CREAT", "O_TRUNC"}
+# Modules that may write files other than through `JsonlFile.append`/`rewrite`, and with which calls.
+ALLOWED_WRITES = {
+    "jsonl.py": None,  # the one place that writes JSONL bytes
+    "store.py": None,  # checkpoints and set-aside files, through jsonl.py's atomic writes
+    "export.py": {"write_atomic"},  # training files are replaced whole through jsonl.write_atomic
+}
+
+
+def _call_name(call: ast.Call) -> tuple[str, str]:
+    """(receiver name or "", called name): `os.open(...)` gives ("os", "open"), `open(...)` ("", "open")."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return (func.value.id if isinstance(func.value, ast.Name) else "?"), func.attr
+    return "", func.id if isinstance(func, ast.Name) else ""
+
+
+def _mode(call: ast.Call, position: int) -> str | None:
+    """The constant mode string of an open-like call, or None when it reads (the default)."""
+    args = [kw.value for kw in call.keywords if kw.arg == "mode"] or call.args[position : position + 1]
+    return args[0].value if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str) else None
+
+
+def _writes(call: ast.Call) -> str | None:
+    """The name of the write a call makes, or None when it does not write a file."""
+    receiver, name = _call_name(call)
+    if receiver == "os" and name == "open":
+        flags = {node.attr for node in ast.walk(call) if isinstance(node, ast.Attribute)}
+        return "os.open" if flags & OS_WRITE_FLAGS else None
+    if name in ("open", "fdopen"):
+        # builtin open(path, mode) and os.fdopen(fd, mode) take the mode second, Path.open(mode) first
+        mode = _mode(call, 1 if receiver in ("", "os", "io") else 0)
+        return name if mode is not None and WRITE_MODE.search(mode) else None
+    if name in WRITE_METHODS or (receiver == "shutil" and name in SHUTIL_WRITES):
+        return name
+    path_move = receiver not in ("", "dataclasses") and len(call.args) == 1 and not call.keywords
+    return name if name in MOVES and (receiver == "os" or path_move) else None
+
+
+def file_writes(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """(line, write) of every call in a module that may write a file."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and (write := _writes(node)) is not None:
+            yield node.lineno, write
+
+
+def test_the_write_detector_finds_every_kind_of_write() -> None:
+    source = """
+paths.gold.open("a", encoding="utf-8")
+open(path, "w")
+open(path, mode="rb+")
+path.write_text("x")
+os.open(path, os.O_WRONLY | os.O_APPEND)
+os.replace(tmp, path)
+write_atomic(path, b"")
+tmp.replace(path)
+shutil.copy(a, b)
+path.open("rb"); open(path); os.open(path, os.O_RDONLY); "text".replace("a", "b"); replace(item, line=2)
+client.copy(source, destination); labels.copy()
+"""
+    found = [name for _, name in file_writes(ast.parse(source))]
+    assert sorted(found) == sorted(
+        ["open", "open", "open", "write_text", "os.open", "replace", "write_atomic", "replace", "copy"]
+    )
+
+
+def test_only_the_store_writes_jsonl_files() -> None:
+    offenders = []
+    for name, tree in source_files():
+        allowed = ALLOWED_WRITES.get(name, set())
+        if allowed is None:
+            continue
+        offenders += [f"{name}:{line}: {call}" for line, call in file_writes(tree) if call not in allowed]
+    assert offenders == [], "write JSONL through hcap_tui.jsonl / Store (append, rewrite):\n" + "\n".join(offenders)

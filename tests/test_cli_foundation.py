@@ -97,6 +97,9 @@ def test_sample_reads_a_csv_given_by_path_without_a_data_folder(tmp_path: Path) 
 
 def test_sample_user_mistakes_are_one_line(data_dir: Path, tmp_path: Path) -> None:
     assert_one_error_line(run("sample", "--data-dir", str(tmp_path / "missing")), "does not exist", "--data-dir")
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    assert_one_error_line(run("sample", "--data-dir", str(tmp_path / "a-file")), "a-file is not a folder")
+    assert "does not exist" not in run("stats", "--data-dir", str(tmp_path / "a-file")).stderr
     assert_one_error_line(run("sample", "--data-dir", str(data_dir)), "comments.csv not found", "--csv")
     (data_dir / "comments.csv").write_text("race_comment,finishing_position\nx,1\n", encoding="utf-8")
     assert_one_error_line(
@@ -125,6 +128,13 @@ def test_check_clean_folder_prints_counts_and_exits_0(data_dir: Path, schema: La
     assert ".checkpoint-gemini: item 176" in out
     assert "predictions.jsonl: not present" in out
     assert out.rstrip().endswith("no problems found")
+    pool = flat_record(schema, texts[4], LABEL, model="flat-hcap", batch_id="20250101T000000Z-abcdef")
+    (data_dir / ".predictions-pool-20250101T000000Z-abcdef.jsonl").write_text(json.dumps(pool) + "\n")
+    pooled = run("check", "--data-dir", str(data_dir))
+    assert pooled.exit_code == 0
+    assert ".predictions-pool-20250101T000000Z-abcdef.jsonl: 1 predictions of an interrupted uncertain pool" in (
+        pooled.stdout
+    )
 
 
 def test_check_lists_bad_lines_exits_1_and_changes_nothing(data_dir: Path, schema: LabelSchema) -> None:
@@ -145,6 +155,20 @@ def test_check_lists_bad_lines_exits_1_and_changes_nothing(data_dir: Path, schem
     assert ".checkpoint-predictions is not a checkpoint" in out
     assert "4 problem(s) found" in out
     assert snapshot(data_dir) == before
+
+
+def test_check_caps_the_bad_lines_it_lists_but_counts_them_all(data_dir: Path, schema: LabelSchema) -> None:
+    wrong = json.dumps(flat_record(schema, "typed", LABEL | {"in_form": "false"}))
+    (data_dir / "labeled.jsonl").write_text("".join(wrong.replace("typed", f"typed {i}") + "\n" for i in range(25)))
+    (data_dir / "predictions.jsonl").write_text(f"{wrong}\n" * 3)
+    result = run("check", "--data-dir", str(data_dir))
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "labeled.jsonl: 0 valid records, 25 bad line(s)" in out
+    assert out.count("labeled.jsonl line ") == 10
+    assert "labeled.jsonl line 10:" in out and "labeled.jsonl line 11:" not in out
+    assert "… and 15 more bad lines in labeled.jsonl" in out
+    assert out.count("predictions.jsonl line ") == 3 and "more bad lines in predictions.jsonl" not in out
 
 
 def test_gold_compact_reports_and_rewrites(data_dir: Path, schema: LabelSchema) -> None:

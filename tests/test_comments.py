@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -165,8 +166,13 @@ def test_missing_columns_are_named_in_one_error(tmp_path: Path) -> None:
     with pytest.raises(DataError) as caught:
         list(CommentsFile(path))
     message = str(caught.value)
-    assert "missing columns main_race_comment, total_distance_beaten" in message
-    assert "\n" not in message
+    assert message == (
+        f"{path} is missing columns main_race_comment, total_distance_beaten: "
+        "hcap needs them plus race_comment, finishing_position, number_of_runners in the header row"
+    )
+    for column in ("race_comment", "main_race_comment", "finishing_position", "number_of_runners",
+                   "total_distance_beaten"):
+        assert len(re.findall(rf"\b{column}\b", message)) == 1  # each required column named once
 
 
 @pytest.mark.parametrize(

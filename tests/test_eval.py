@@ -241,3 +241,13 @@ def test_unreadable_history_lines_are_warned_about(project: DataPaths, model_dou
     assert result.exit_code == 0, result.output
     assert "warning: evals.jsonl line 1: not an evaluation run record; skipped" in result.stderr
     assert len(project.evals.read_text(encoding="utf-8").splitlines()) == 2  # the old line is kept
+
+
+def test_an_empty_eval_file_gets_the_export_advice(paths: DataPaths, ollama: OllamaDouble) -> None:
+    paths.eval.write_text("", encoding="utf-8")
+    result = run_eval(paths, ollama)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: eval_data.jsonl has 0 rows")
+    assert "approve more items or raise --eval-fraction, then run `hcap export` again" in result.stderr
+    assert ollama.requests == []

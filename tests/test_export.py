@@ -218,3 +218,30 @@ def test_eval_fraction_out_of_range_is_refused(data_dir, paths, schema) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: --eval-fraction")
     assert not paths.training.exists()
+
+
+def test_an_empty_eval_split_is_warned_about_with_the_fix(data_dir, paths, schema) -> None:
+    train_only = [i for i in range(100) if split_of(item_input(i), 0.1) == "train"][:3]
+    write_gold(paths, [gold_line(schema, i) for i in train_only])
+
+    result = export(data_dir)
+
+    assert result.exit_code == 0
+    assert paths.eval.read_text(encoding="utf-8") == ""
+    assert (
+        "warning: eval_data.jsonl has 0 rows (hcap eval wants at least 20): "
+        "approve more items or raise --eval-fraction" in result.stderr
+    )
+
+
+def test_a_tiny_eval_split_is_warned_about_and_a_large_one_is_not(data_dir, paths, schema) -> None:
+    write_gold(paths, [gold_line(schema, i) for i in range(40)])
+    held_out = sum(split_of(item_input(i), 0.1) == "eval" for i in range(40))
+
+    tiny = export(data_dir)
+    ample = export(data_dir, "--eval-fraction", "0.7")
+
+    assert 0 < held_out < 20
+    assert f"warning: eval_data.jsonl has only {held_out} row" in tiny.stderr
+    assert json.loads(export(data_dir, "--json").stdout)["eval_warning"].startswith("eval_data.jsonl has only")
+    assert ample.exit_code == 0 and "eval_data.jsonl has" not in ample.stderr

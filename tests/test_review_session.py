@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from testdata import label, read_jsonl, write_jsonl
 
 from hcap_tui.config import DataPaths
-from hcap_tui.review_session import Filter, ReviewError, ReviewSession
+from hcap_tui.review_session import Filter, GoldChanged, GoldReplaced, ReviewError, ReviewSession
 from hcap_tui.review_sources import GEMINI, PREDICTIONS, GoldBook
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store
@@ -24,7 +25,7 @@ def store(paths: DataPaths, schema: LabelSchema) -> Store:
 
 
 def open_session(store: Store, source=GEMINI, checkpoint: Checkpoint | None = None, book: GoldBook | None = None):
-    session = ReviewSession(store, source, book if book is not None else GoldBook(store.gold()), "ann", checkpoint)
+    session = ReviewSession(store, source, book if book is not None else GoldBook.load(store), "ann", checkpoint)
     session.extend(store.read(source.path(store.paths)).items)
     session.finish_loading()
     return session
@@ -89,17 +90,21 @@ def test_item_in_gold_shows_gold_values_and_reapproval_wins(store: Store, paths:
     assert store.gold().by_input[item_text(0)].label == label(in_form=True, out_of_form=True, race_strength="strong")
 
 
-def test_failed_prediction_needs_every_enum_before_approval(store: Store, paths: DataPaths) -> None:
+def test_failed_prediction_needs_every_enum_and_text_before_approval(store: Store, paths: DataPaths) -> None:
     failed = {"formatted_input": item_text(0), "status": "failed", "error": "not valid JSON", "raw": "{", "model": "m"}
     write_jsonl(paths.predictions, [failed])
     session = open_session(store, PREDICTIONS)
     assert session.draft == {
         name: None if name == "race_strength" else "" if name == "reasoning" else False for name in store.schema.names
     }
-    with pytest.raises(ReviewError, match="Race strength"):
+    with pytest.raises(ReviewError, match="Race strength, Reasoning"):
+        session.approve()
+    session.cycle("race_strength")
+    session.set_value("reasoning", "  ")
+    with pytest.raises(ReviewError, match="fill in Reasoning"):
         session.approve()
     assert not paths.gold.exists()
-    session.cycle("race_strength")
+    session.set_value("reasoning", "No label came back; judged from the comment.")
     session.approve()
     (gold,) = read_jsonl(paths.gold)
     assert gold["race_strength"] == "strong"
@@ -180,7 +185,7 @@ def test_filters_visit_only_matching_items(store: Store, paths: DataPaths) -> No
 def test_tabs_sharing_gold_keep_each_others_counts_right(store: Store, paths: DataPaths) -> None:
     teacher_file(paths, 3)
     write_jsonl(paths.predictions, [{"formatted_input": item_text(n)} | label() for n in range(2)])
-    book = GoldBook(store.gold())
+    book = GoldBook.load(store)
     teacher, predictions = open_session(store, GEMINI, book=book), open_session(store, PREDICTIONS, book=book)
     teacher.approve()
     assert predictions.pending == 1 and teacher.pending == 2
@@ -219,7 +224,7 @@ def test_resume_survives_a_new_batch_and_checkpoints_round_trip(store: Store, pa
 def test_session_becomes_ready_only_when_the_resume_target_arrives(store: Store, paths: DataPaths) -> None:
     teacher_file(paths)
     items = store.labeled().items
-    session = ReviewSession(store, GEMINI, GoldBook(store.gold()), "ann", Checkpoint(0, item_text(3)))
+    session = ReviewSession(store, GEMINI, GoldBook.load(store), "ann", Checkpoint(0, item_text(3)))
     assert not session.extend(items[:2]) and session.checkpoint() is None
     assert session.extend(items[2:])
     assert session.position == 3 and session.checkpoint() == Checkpoint(3, item_text(3))
@@ -236,7 +241,7 @@ def test_empty_source_is_ready_and_empty(store: Store) -> None:
 def test_two_reviewers_on_one_folder_keep_each_others_approvals(store: Store, paths: DataPaths) -> None:
     teacher_file(paths, 3)
     ann = open_session(store)
-    bob = ReviewSession(store, GEMINI, GoldBook(store.gold()), "bob")
+    bob = ReviewSession(store, GEMINI, GoldBook.load(store), "bob")
     bob.extend(store.labeled().items)
     bob.finish_loading()
     bob.next()
@@ -319,7 +324,7 @@ def test_confidence_order_with_a_filter_approve_and_undo(store: Store, paths: Da
 
 def test_items_arriving_while_ordered_take_their_place(store: Store, uncertain_file: None) -> None:
     items = store.predictions().items
-    session = ReviewSession(store, PREDICTIONS, GoldBook(store.gold()), "ann")
+    session = ReviewSession(store, PREDICTIONS, GoldBook.load(store), "ann")
     session.extend(items[:3])
     session.order_by_confidence(True)
     assert visit_all(session) == [1, 0, 2]
@@ -335,3 +340,82 @@ def test_a_source_without_confidences_cannot_be_ordered_by_them(store: Store, pa
     with pytest.raises(ReviewError, match="--strategy uncertain"):
         session.order_by_confidence(True)
     assert visit_all(session) == [0, 1]
+
+
+def test_undo_across_tabs_leaves_what_the_file_holds(store: Store, paths: DataPaths) -> None:
+    text = item_text(0)
+    write_jsonl(paths.labeled, [{"formatted_input": text} | label()])
+    write_jsonl(paths.predictions, [{"formatted_input": text} | label(in_form=True) | {"model": "m"}])
+    book = GoldBook.load(store)
+    gemini, predictions = open_session(store, book=book), open_session(store, PREDICTIONS, book=book)
+    gemini.approve()
+    predictions.toggle("in_form")  # its draft starts from gemini's gold
+    predictions.approve()
+    gemini.undo()  # not the last line any more: gold is rewritten without it
+    assert gemini.gold_item is not None and gemini.gold_item.label["in_form"] is True
+    predictions.undo()
+    assert read_jsonl(paths.gold) == []
+    assert gemini.gold_item is None and predictions.gold_item is None
+
+
+def test_undo_after_compaction_is_refused_and_keeps_gold(store: Store, paths: DataPaths) -> None:
+    teacher_file(paths, 2)
+    session = open_session(store)
+    session.approve()
+    store.compact_gold()  # keeps the approval's line byte for byte, in a new file
+    with pytest.raises(ReviewError, match="rewritten since .compaction.*: undo is no longer possible"):
+        session.undo()
+    assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == [item_text(0)]
+    assert session.gold.get(item_text(0)) is not None
+
+
+def test_gold_item_finds_the_last_valid_line_for_a_key(store: Store, paths: DataPaths) -> None:
+    text = "Won | [HORSE]: Made all, \u00e9lan and \"quotes\""
+    ascii_line = json.dumps({"formatted_input": text} | label(in_form=True), ensure_ascii=True)
+    write_jsonl(paths.gold, [{"formatted_input": text} | label()])
+    with paths.gold.open("a", encoding="utf-8") as handle:
+        handle.write(ascii_line + "\n")
+        handle.write(json.dumps({"formatted_input": "other", "reasoning": text}) + "\n")  # mentions it, not its line
+        handle.write(json.dumps({"formatted_input": text, "in_form": "yes"}) + "\n")  # not a valid label
+    found = store.gold_item(text)
+    assert found is not None and found.label["in_form"] is True
+    assert store.gold_item("absent") is None
+
+
+def test_an_approval_by_another_reviewer_since_shown_is_not_overwritten(store: Store, paths: DataPaths) -> None:
+    teacher_file(paths, 3)
+    ann = open_session(store)
+    bob = open_session(store)
+    bob.toggle("in_form")
+    bob.approve()
+    ann.toggle("out_of_form")
+    with pytest.raises(GoldChanged, match=r"another reviewer approved this item at .* \(ann\): press Enter again"):
+        ann.approve()  # both sessions are "ann" here: the other one approved first
+    assert len(read_jsonl(paths.gold)) == 1
+    assert ann.position == 0 and ann.gold_item is not None and ann.gold_item.label["in_form"] is True
+    assert ann.draft["out_of_form"] is True and ann.draft["in_form"] is False  # the draft is kept
+    ann.approve()  # the second Enter replaces it
+    assert [r["out_of_form"] for r in read_jsonl(paths.gold)] == [False, True]
+    assert ann.position == 1
+
+
+def test_approvals_elsewhere_are_caught_up_before_approving(store: Store, paths: DataPaths) -> None:
+    teacher_file(paths, 3)
+    ann, bob = open_session(store), open_session(store)
+    bob.next()
+    bob.approve()
+    ann.approve()  # a different item: no conflict, and bob's approval is now known to ann
+    assert ann.gold.get(item_text(1)) is not None
+    assert ann.pending == 1
+
+
+def test_gold_rewritten_elsewhere_needs_a_full_reload_before_approving(store: Store, paths: DataPaths) -> None:
+    teacher_file(paths, 2)
+    write_jsonl(paths.gold, [{"formatted_input": item_text(1)} | label()] * 2)
+    session = open_session(store)
+    store.compact_gold()
+    with pytest.raises(GoldReplaced):
+        session.approve()
+    assert len(read_jsonl(paths.gold)) == 1
+    session.approve_after_reload(GoldBook.load(store))
+    assert len(read_jsonl(paths.gold)) == 2

@@ -104,18 +104,43 @@ def test_json_correction_rates_by_origin_and_model_version(project_files: DataPa
     data = stats_json(project_files.root)
     teacher = data["corrections"]["gemini"]
     assert (teacher["items"], teacher["changed_items"]) == (4, 2)
-    assert teacher["fields"]["in_form"] == {"reviewed": 4, "changed": 1, "rate": 0.25}
-    assert teacher["fields"]["race_strength"] == {"reviewed": 4, "changed": 1, "rate": 0.25}
+    assert teacher["fields"]["in_form"] == {"reviewed": 4, "changed": 1, "rate": 0.25, "no_proposal": 0}
+    assert teacher["fields"]["race_strength"] == {"reviewed": 4, "changed": 1, "rate": 0.25, "no_proposal": 0}
     assert teacher["fields"]["out_of_form"]["changed"] == 0
     assert "reasoning" not in teacher["fields"]
     model = data["corrections"]["predictions"]
     assert (model["items"], model["changed_items"]) == (3, 1)
-    assert model["fields"]["out_of_form"] == {"reviewed": 3, "changed": 1, "rate": 0.3333}
+    assert model["fields"]["out_of_form"] == {"reviewed": 3, "changed": 1, "rate": 0.3333, "no_proposal": 0}
     assert "older" not in data["corrections"]  # no proposal recorded, nothing to compare
     versions = {(g["model"], g["model_digest"]): g for g in data["model_corrections"]}
     assert set(versions) == {("flat-hcap", DIGEST_A), ("flat-hcap", DIGEST_B)}
     assert versions["flat-hcap", DIGEST_A]["fields"]["out_of_form"]["rate"] == 0.5
     assert versions["flat-hcap", DIGEST_B]["fields"]["out_of_form"]["rate"] == 0.0
+
+
+def test_approved_failed_predictions_are_counted_apart_not_as_accepted(
+    project_files: DataPaths, schema: LabelSchema
+) -> None:
+    version_a = {"model": "flat-hcap", "model_digest": DIGEST_A}
+    partial = {name: value for name, value in label().items() if name != "race_strength"}
+    with project_files.gold.open("a", encoding="utf-8") as handle:
+        for i in (14, 15):  # the two failed predictions, approved after the reviewer set every value
+            handle.write(json.dumps(gold_line(schema, i, label(), {}, "predictions", **version_a)) + "\n")
+        handle.write(json.dumps(gold_line(schema, 16, label(race_strength="weak"), partial, "predictions")) + "\n")
+
+    data = stats_json(project_files.root)
+
+    model = data["corrections"]["predictions"]
+    assert (model["items"], model["changed_items"], model["no_proposal"]) == (4, 1, 2)
+    assert model["fields"]["out_of_form"] == {"reviewed": 4, "changed": 1, "rate": 0.25, "no_proposal": 2}
+    assert model["fields"]["race_strength"] == {"reviewed": 3, "changed": 0, "rate": 0.0, "no_proposal": 3}
+    versions = {g["model_digest"]: g for g in data["model_corrections"]}
+    assert versions[DIGEST_A]["no_proposal"] == 2
+    assert versions[DIGEST_A]["fields"]["out_of_form"]["rate"] == 0.5  # still 1 of 2, not 1 of 4
+    report = runner.invoke(app, ["stats", "--data-dir", str(project_files.root)], env={"COLUMNS": "200"})
+    assert "no proposal (not rated)" in report.stdout
+    any_signal = next(line for line in report.stdout.splitlines() if "any signal" in line)
+    assert "25% (1/4)" in any_signal  # the model's rate leaves the failed items out
 
 
 def test_last_gold_line_wins(project_files: DataPaths, schema: LabelSchema) -> None:
@@ -200,6 +225,6 @@ def test_a_project_schema_drives_the_counts(paths: DataPaths) -> None:
     data = stats_json(paths.root)
     assert data["distribution"] == {"keen": {"true": 1, "false": 1}, "going": {"soft": 2, "firm": 0}}
     assert data["corrections"]["gemini"]["fields"] == {
-        "keen": {"reviewed": 1, "changed": 1, "rate": 1.0},
-        "going": {"reviewed": 1, "changed": 0, "rate": 0.0},
+        "keen": {"reviewed": 1, "changed": 1, "rate": 1.0, "no_proposal": 0},
+        "going": {"reviewed": 1, "changed": 0, "rate": 0.0, "no_proposal": 0},
     }

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -182,17 +183,17 @@ def test_undo_truncates_its_own_tail_and_the_older_line_wins_again(store: Store)
     store.approve(flat_record(store.schema, "A", label()))
     before = store.paths.gold.read_bytes()
     receipt = store.approve(flat_record(store.schema, "A", label(out_of_form=True)))
-    assert store.undo(receipt) is True
+    assert store.undo(receipt) is not None
     assert store.paths.gold.read_bytes() == before
     assert store.gold().by_input["A"].label == label()
-    assert store.undo(receipt) is False
+    assert store.undo(receipt) is None
 
 
 def test_undo_after_another_writer_removes_just_that_line(store: Store, paths: DataPaths, schema: LabelSchema) -> None:
     store.approve(flat_record(schema, "A", label()))
     receipt = store.approve(flat_record(schema, "B", label()))
     Store(paths, schema).approve(flat_record(schema, "C", label()))  # another reviewer
-    assert store.undo(receipt) is True
+    assert store.undo(receipt) is not None
     assert [json.loads(line)["formatted_input"] for line in paths.gold.read_text().splitlines()] == ["A", "C"]
 
 
@@ -362,3 +363,43 @@ def test_garbage_checkpoint_is_a_data_error(store: Store, garbage: str) -> None:
     with pytest.raises(DataError) as caught:
         store.read_checkpoint("gemini")
     assert str(path) in str(caught.value) and "delete it" in str(caught.value)
+
+
+SECOND_USER_SCRIPT = """
+import os, sys
+from pathlib import Path
+from hcap_tui.jsonl import JsonlFile  # imported first: the second user may not read the interpreter's files
+os.setgid(65534)
+os.setuid(65534)
+JsonlFile(Path(sys.argv[1])).append([{"formatted_input": "by the second user"}])
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to act as a second user")
+def test_a_second_unix_user_can_append_beside_the_first() -> None:
+    with tempfile.TemporaryDirectory(dir="/tmp") as shared:  # pytest's own tmp folders are private to root
+        os.chmod(shared, 0o777)
+        _append_as_two_users(Path(shared) / "goldstandard.jsonl")
+
+
+def _append_as_two_users(gold: Path) -> None:
+    old_umask = os.umask(0o022)  # the usual umask: the lock file comes out 0644, owned by the first user
+    try:
+        JsonlFile(gold).append([{"formatted_input": "by the first user"}])
+    finally:
+        os.umask(old_umask)
+    os.chmod(gold, 0o666)  # the team made gold itself group/world writable
+    run = subprocess.run([sys.executable, "-c", SECOND_USER_SCRIPT, str(gold)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert [json.loads(line)["formatted_input"] for line in gold.read_text().splitlines()] == [
+        "by the first user",
+        "by the second user",
+    ]
+
+
+def test_rewrites_keep_the_files_permission_bits(store: Store, schema: LabelSchema) -> None:
+    store.approve(flat_record(schema, "A", label()))
+    store.approve(flat_record(schema, "A", label(in_form=True)))
+    os.chmod(store.paths.gold, 0o664)
+    store.compact_gold()
+    assert store.paths.gold.stat().st_mode & 0o7777 == 0o664

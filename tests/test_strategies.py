@@ -6,6 +6,9 @@ import csv
 import json
 import math
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -208,6 +211,75 @@ def test_a_pool_cut_short_keeps_the_least_confident_it_finished(project: Path) -
     assert "stopped after 2 of 5 pool predictions; saved the 1 least confident of them" in result.stderr
     records = lines(project / "predictions.jsonl")
     assert [r["formatted_input"] for r in records] == [min(answered, key=levels.__getitem__)]
+    assert pool_sidecars(project) == []  # the stop was handled: nothing is left to resume
+
+
+def pool_sidecars(project: Path) -> list[Path]:
+    """The uncertain run's pool sidecars in the data folder."""
+    return sorted(project.glob(".predictions-pool-*.jsonl"))
+
+
+def wait_for_pool_lines(project: Path, count: int, proc: subprocess.Popen) -> Path:
+    """Poll until a pool sidecar holds `count` whole lines (the run is then stuck on its next request)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        for path in pool_sidecars(project):
+            if path.read_text(encoding="utf-8").count("\n") >= count:
+                return path
+        time.sleep(0.02)
+    raise AssertionError(f"no pool sidecar with {count} lines (exit {proc.poll()})")
+
+
+def test_a_pool_killed_mid_run_is_reused_by_the_next_uncertain_run(project: Path) -> None:
+    levels = {text: round(0.40 + 0.02 * i, 2) for i, text in enumerate(inputs())}
+    answered: list[str] = []
+
+    def stalls_after_three(body: dict) -> Reply:
+        if len(answered) == 3:
+            return Reply(delay=60.0)  # until the double stops: the run is killed while it waits
+        answered.append(content(body))
+        return doubtful(levels)(body)
+
+    args = ["predict", "--data-dir", str(project), "--seed", "7", "--strategy", "uncertain", "--count", "2",
+            "--pool-factor", "3"]
+    with OllamaDouble(reply=stalls_after_three) as double:
+        command = [sys.executable, "-c", "from hcap_tui.cli import app; app()", *args, "--host", double.url]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            sidecar = wait_for_pool_lines(project, 3, proc)
+        finally:
+            proc.kill()  # SIGKILL: no cleanup runs
+            proc.wait()
+    assert not (project / "predictions.jsonl").exists()
+    batch = lines(sidecar)[0]["batch_id"]
+
+    with OllamaDouble(reply=doubtful(levels)) as double:
+        result = CliRunner().invoke(app, [*args, "--host", double.url])
+        asked = [content(body) for body in double.requests]
+    assert result.exit_code == 0, result.output
+    assert f"found an interrupted pool (batch {batch})" in result.stderr
+    assert "reusing its 3 predictions instead of asking the model again" in result.stderr
+    assert len(asked) == 3 and not set(asked) & set(answered)  # the pool is completed, not redone
+    records = lines(project / "predictions.jsonl")
+    assert [r["formatted_input"] for r in records] == sorted(answered + asked, key=levels.__getitem__)[:2]
+    assert {r["batch_id"] for r in records} == {batch}
+    assert "kept the 2 least confident of 6 predicted" in result.stdout and "3 of them reused" in result.stdout
+    assert pool_sidecars(project) == [] and not list(project.glob("*predictions-pool-*"))
+
+
+def test_a_pool_left_by_another_model_version_is_named_and_kept(project: Path, schema: LabelSchema) -> None:
+    text = inputs()[0]
+    other = {"formatted_input": text, **label_for(text, schema.json_schema()), "model": "flat-hcap:latest",
+             "model_digest": "sha256:" + "9" * 64, "batch_id": "20250101T000000Z-abcdef", "confidence": {}}
+    sidecar = project / ".predictions-pool-20250101T000000Z-abcdef.jsonl"
+    write_jsonl(sidecar, [other])
+    with OllamaDouble() as double:
+        result = predict(project, "--strategy", "uncertain", "--count", "1", "--pool-factor", "2",
+                         "--host", double.url)
+        assert len(double.requests) == 2
+    assert result.exit_code == 0, result.output
+    assert f"{sidecar.name}: an interrupted pool from another model or version; left" in result.stderr
+    assert pool_sidecars(project) == [sidecar]
 
 
 def teacher_lines(schema: LabelSchema, changes: dict[str, dict]) -> list[dict]:

@@ -109,9 +109,13 @@ class CommentsFile:
         columns = [c.strip() for c in _parse_record(first, self.path, 1)]
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
+            # Each required column is named once: the missing ones, then the ones the header already has.
+            found = [c for c in REQUIRED_COLUMNS if c in columns]
+            them = "it" if len(missing) == 1 else "them"
+            rest = f"{them} plus {', '.join(found)}" if found else f"{them} all"
             raise DataError(
                 f"{self.path} is missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
-                f"comments.csv needs {', '.join(REQUIRED_COLUMNS)}"
+                f"hcap needs {rest} in the header row"
             )
         return columns
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from hcap_tui.config import DataPaths, Project
 from hcap_tui.errors import DataError, LabelError
+from hcap_tui.export import too_few_eval_rows
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.jsonl import JsonlFile, LineProblem
 from hcap_tui.metrics import DIGITS, Label, Scorecard, score
@@ -140,9 +141,12 @@ def load_eval_set(store: Store) -> EvalSet:
             continue
         seen[formatted_input] = line_no
         eval_set.items.append(item)
+    if not eval_set.items and not eval_set.problems:
+        raise DataError(too_few_eval_rows(path, 0))
     if not eval_set.items:
-        first = f" ({eval_set.problems[0]})" if eval_set.problems else ""
-        raise DataError(f"{path} has no usable rows{first}: run `hcap export` again to rewrite the held-out set")
+        raise DataError(
+            f"{path} has no usable rows ({eval_set.problems[0]}): run `hcap export` again to rewrite the held-out set"
+        )
     return eval_set
 
 

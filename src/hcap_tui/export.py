@@ -27,9 +27,20 @@ RARE_MIN_COUNT = 20
 RARE_MIN_SHARE = 0.05
 # Fewer training rows than this make any fine-tune a guess, whatever the balance of values.
 MIN_TRAIN_ROWS = 100
+# Fewer held-out rows than this leave `hcap eval` unable to tell one model version from the next.
+MIN_EVAL_ROWS = 20
 
 TRAIN = "train"
 EVAL = "eval"
+
+
+def too_few_eval_rows(path: Path, rows: int) -> str:
+    """The advice for a held-out file too small to evaluate on; `hcap export` and `hcap eval` both give it."""
+    size = f"only {rows} row{'' if rows == 1 else 's'}" if rows else "0 rows"
+    return (
+        f"{path.name} has {size} (hcap eval wants at least {MIN_EVAL_ROWS}): "
+        "approve more items or raise --eval-fraction, then run `hcap export` again"
+    )
 
 
 class ExportFormat(str, Enum):
@@ -132,6 +143,13 @@ class Export:
                     rare.append(RareValue(name, value, count, total))
         return rare
 
+    def eval_warning(self) -> str | None:
+        """Why the held-out split cannot measure a model (empty, or under `MIN_EVAL_ROWS`), or None when it can."""
+        rows = len(self.eval.rows)
+        if rows >= MIN_EVAL_ROWS:
+            return None
+        return too_few_eval_rows(self.eval.path, rows)
+
     @property
     def too_small(self) -> bool:
         """Whether the training split is below `MIN_TRAIN_ROWS`, too small for a useful fine-tune."""
@@ -144,6 +162,7 @@ class Export:
             "eval_fraction": self.eval_fraction,
             "train": {"path": str(self.train.path), "rows": len(self.train.rows), "counts": self.train.counts},
             "eval": {"path": str(self.eval.path), "rows": len(self.eval.rows), "counts": self.eval.counts},
+            "eval_warning": self.eval_warning(),
             "rare": [
                 {"field": r.field, "value": r.value, "count": r.count, "message": str(r)} for r in self.rare_values()
             ],

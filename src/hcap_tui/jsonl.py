@@ -36,11 +36,22 @@ class LineProblem:
 
 @dataclass(frozen=True)
 class Appended:
-    """Where an append landed: enough to take exactly those bytes back out (undo)."""
+    """Where an append landed: enough to take exactly those bytes back out (undo), and to tell whether the
+    file it landed in has been replaced since (`inode`)."""
 
     path: Path
     offset: int
     data: bytes
+    inode: int
+
+    @property
+    def end(self) -> int:
+        """The file's size right after the append."""
+        return self.offset + len(self.data)
+
+
+class FileReplaced(DataError):
+    """The file was rewritten (compacted, or an undo by another process) since an append: it cannot be undone."""
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -74,7 +85,7 @@ class JsonlFile:
     def _lock(self) -> int:
         """Open the sidecar lock file and take its exclusive lock; closing the descriptor releases it."""
         try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = _open_lock(self.lock_path)
         except OSError as exc:
             raise DataError(
                 f"cannot write in {self.path.parent}: {exc.strerror or exc}; check the folder exists and is writable"
@@ -147,12 +158,13 @@ class JsonlFile:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
             except FileNotFoundError:
-                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
                 created = True
         except OSError as exc:
             raise DataError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         try:
-            size = os.fstat(fd).st_size
+            stat = os.fstat(fd)
+            size = stat.st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 _write_all(fd, b"\n" + payload)
                 size += 1
@@ -163,35 +175,40 @@ class JsonlFile:
             os.close(fd)
         if created:
             _fsync_dir(self.path.parent)
-        return Appended(self.path, size, payload)
+        return Appended(self.path, size, payload, stat.st_ino)
 
-    def remove(self, receipt: Appended) -> bool:
-        """Take an earlier append back out; False when those bytes are no longer in the file.
+    def remove(self, receipt: Appended) -> int | None:
+        """Take an earlier append back out; returns the file's inode afterwards, None when those bytes are gone.
 
-        If the append is still the file's tail it is truncated away; if others appended after it,
-        the file is rewritten without it, keeping every other line.
+        If the append is still the file's tail it is truncated away (same inode); if others appended
+        after it, the file is rewritten without it, keeping every other line (a new inode). Raises
+        `FileReplaced` when the file is not the one the append went to: a rewrite may have kept the
+        same bytes as a newer line, and removing them would delete that line instead.
         """
         with self.locked():
             try:
                 with self.path.open("rb+") as handle:
-                    size = os.fstat(handle.fileno()).st_size
-                    end = receipt.offset + len(receipt.data)
-                    if size == end:
+                    stat = os.fstat(handle.fileno())
+                    if stat.st_ino != receipt.inode:
+                        raise FileReplaced(
+                            f"{self.path.name} was rewritten since (compaction?): undo is no longer possible"
+                        )
+                    if stat.st_size == receipt.end:
                         handle.seek(receipt.offset)
                         if handle.read(len(receipt.data)) == receipt.data:
                             handle.truncate(receipt.offset)
                             handle.flush()
                             os.fsync(handle.fileno())
-                            return True
+                            return stat.st_ino
                     handle.seek(0)
                     content = handle.read()
             except FileNotFoundError:
-                return False
+                return None
             at = _find_lines(content, receipt.data)
             if at < 0:
-                return False
+                return None
             self.replace_locked(content[:at] + content[at + len(receipt.data) :])
-            return True
+            return self.path.stat().st_ino
 
     def rewrite(self, records: Iterable[dict[str, Any]]) -> None:
         """Atomically replace the whole file with `records` (under the writer lock)."""
@@ -205,18 +222,50 @@ class JsonlFile:
 
 
 def write_atomic(path: Path, content: bytes, *, tmp: Path | None = None) -> None:
-    """Replace `path` with `content` so that readers see the old file or the new one, never a mix."""
+    """Replace `path` with `content` so that readers see the old file or the new one, never a mix.
+
+    The new file keeps the old one's permission bits (and group, where allowed), so a file that two
+    reviewers share stays writable by both after a rewrite.
+    """
     tmp = tmp or path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with tmp.open("wb") as handle:
             handle.write(content)
             handle.flush()
+            _copy_access(path, handle.fileno())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
     _fsync_dir(path.parent)
+
+
+def _copy_access(path: Path, fd: int) -> None:
+    """Give the open file `fd` the permission bits and group of `path`, if that exists."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return
+    os.fchmod(fd, stat.st_mode & 0o7777)
+    try:
+        os.fchown(fd, -1, stat.st_gid)
+    except PermissionError:
+        pass  # not a member of that group: the file keeps this user's group
+
+
+def _open_lock(lock_path: Path) -> int:
+    """A read-only descriptor of the sidecar lock file (flock needs no more), creating it if need be.
+
+    Read-only, and created 0o666 less the umask, so reviewers who are different Unix users can all
+    lock the same file: one who cannot create it can still open the one another user created.
+    """
+    try:
+        return os.open(lock_path, os.O_RDONLY | os.O_CREAT, 0o666)
+    except PermissionError:
+        if not lock_path.exists():
+            raise
+        return os.open(lock_path, os.O_RDONLY)
 
 
 def _find_lines(content: bytes, lines: bytes) -> int:

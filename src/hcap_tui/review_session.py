@@ -7,8 +7,13 @@ pane only renders it and forwards keys, so every rule here is unit-tested withou
 Rules worth knowing:
 - The draft of an item starts from its gold values when it is already in gold, else from the proposal.
 - A failed prediction has no proposal: its draft starts with every boolean false, every enum unset and
-  empty text, and it cannot be approved until the reviewer has chosen a value for every enum.
+  empty text. No item can be approved until every enum has a value and every text field some text.
 - Unapproved edits survive moving back and forth within a session; `skip` drops them.
+- Before each approval, gold is caught up with what other reviewers appended. If that changed the
+  item's gold entry, nothing is written: the reviewer sees the other approval and approves again to
+  replace it, keeping their draft.
+- Undo re-reads the item's gold state from the file afterwards, so the screen never claims gold that
+  the file no longer holds; it refuses once gold was rewritten (compacted) since the approval.
 - Resume prefers the checkpoint's item identity (so a replaced or appended file resumes at the same
   item), falls back to the first item not yet in gold when that item is gone, and honours the old
   dashboard's bare index.
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -36,6 +41,14 @@ class ReviewError(HcapError):
     """A review step that cannot be done right now (incomplete label, nothing to undo...)."""
 
 
+class GoldChanged(ReviewError):
+    """Another reviewer changed the item's gold entry since it was shown; approving again replaces theirs."""
+
+
+class GoldReplaced(ReviewError):
+    """Gold was rewritten under this process (compaction): it must be read again in full before approving."""
+
+
 class Filter(Enum):
     """Which items navigation visits."""
 
@@ -44,15 +57,29 @@ class Filter(Enum):
     IN_GOLD = "in gold"
     DISAGREES = "disagrees with gold"
 
+    def counted(self, count: int) -> str:
+        """The words after a count of matching items: "1 item disagrees with gold", "2 items disagree with gold"."""
+        if count == 1:
+            return f"item {self.value}"
+        return "items " + self.value.replace("disagrees", "disagree")
+
 
 @dataclass(frozen=True)
 class _Approval:
-    """What undo needs: the append's receipt, where it happened, the approved values, the gold it replaced."""
+    """What undo needs: the append's receipt, where it happened and the approved values."""
 
     receipt: Appended
     index: int
     draft: dict[str, Any]
-    replaced: LabeledItem | None
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What taking an approval out of gold left: the file's inode now, and the item's gold entry now."""
+
+    approval: _Approval
+    inode: int
+    gold: LabeledItem | None
 
 
 class ReviewSession:
@@ -141,6 +168,11 @@ class ReviewSession:
         return not self.items
 
     @property
+    def off_filter(self) -> bool:
+        """The current item does not pass the filter: no item does (the pane shows that instead of an item)."""
+        return bool(self.items) and not self.matches(self.position)
+
+    @property
     def current(self) -> LabeledItem:
         """The item under review."""
         return self.items[self.position]
@@ -198,13 +230,49 @@ class ReviewSession:
     def approve(self) -> Appended:
         """Write the draft to gold with its provenance, remember it for undo, and move on.
 
+        Gold is caught up first; `GoldChanged` means another reviewer approved this item meanwhile (the
+        next approve replaces theirs), `GoldReplaced` that gold must be reloaded (`approve_after_reload`).
         The append is fsynced before this returns, so whatever the screen shows next is already on disk.
         """
-        item, draft, proposal = self.current, self.draft, self.proposal
-        unset = [name for name, value in draft.items() if value is None]
-        if unset:
-            titles = ", ".join(self.schema.field(name).title for name in unset)
-            raise ReviewError(f"choose a value for {titles} before approving this item")
+        draft = self._approvable()
+        before = self.gold_item
+        if not self.gold.catch_up(self.store):
+            raise GoldReplaced("goldstandard.jsonl was rewritten since it was read: reading it again…")
+        self._check_unchanged(before, draft)
+        return self._write(draft)
+
+    def approve_after_reload(self, fresh: GoldBook) -> Appended:
+        """Approve once gold was read again in full (after `GoldReplaced`), with the same check for changes."""
+        draft = self._approvable()
+        before = self.gold_item
+        self.gold.reset(fresh)
+        self._check_unchanged(before, draft)
+        return self._write(draft)
+
+    def _approvable(self) -> dict[str, Any]:
+        """The draft, if every field has a value (an enum chosen, text written)."""
+        draft = self.draft
+        missing = [name for name, value in draft.items() if value is None or (isinstance(value, str) and not value.strip())]
+        if missing:
+            titles = ", ".join(self.schema.field(name).title for name in missing)
+            raise ReviewError(f"fill in {titles} before approving this item")
+        return draft
+
+    def _check_unchanged(self, before: LabeledItem | None, draft: dict[str, Any]) -> None:
+        """Refuse to write over a gold entry that changed since the item was shown, keeping the draft."""
+        after = self.gold_item
+        if (before and before.record) == (after and after.record):
+            return
+        self._drafts[self.position] = draft
+        if after is None:
+            raise GoldChanged("another reviewer took this item out of gold: press Enter again to approve it")
+        when = after.record.get("reviewed_at") or "an unknown time"
+        who = after.record.get("reviewer") or "unknown reviewer"
+        raise GoldChanged(f"another reviewer approved this item at {when} ({who}): press Enter again to replace it")
+
+    def _write(self, draft: dict[str, Any]) -> Appended:
+        """Append the approval to gold, update the shared gold and the undo stack, and move on."""
+        item, proposal = self.current, self.proposal
         provenance: dict[str, Any] = {
             "origin": self.source.name,
             "proposed": proposal,
@@ -217,11 +285,13 @@ class ReviewSession:
             provenance["model_digest"] = item.record.get("model_digest")
         record = flat_record(self.schema, item.formatted_input, draft, **provenance)
         receipt = self.store.approve(record)
-        replaced = self._set_gold(item.formatted_input, LabeledItem(item.formatted_input, draft, record, 0))
-        self._undo.append(_Approval(receipt, self.position, draft, replaced))
+        self.gold.appended(receipt)
+        self._set_gold(item.formatted_input, LabeledItem(item.formatted_input, draft, record, 0))
+        self._undo.append(_Approval(receipt, self.position, draft))
         self._drafts.pop(self.position, None)
         self.approved += 1
-        self.next()
+        if not self.next() and not self.matches(self.position):
+            self._move_to(self._find(0, 1))  # the last item of the filter left it: go back to its first
         return receipt
 
     @property
@@ -231,15 +301,36 @@ class ReviewSession:
 
     def undo(self) -> None:
         """Take the last approval out of the gold file and return to that item with its values as a draft."""
+        self.finish_undo(self.write_undo(self.pop_undo()))
+
+    def pop_undo(self) -> _Approval:
+        """The approval undo takes back next, off the stack (step 1 of 3, on the UI thread)."""
         if not self._undo:
             raise ReviewError("nothing to undo in this tab")
-        entry = self._undo.pop()
-        if not self.store.undo(entry.receipt):
-            raise ReviewError("that approval is no longer in goldstandard.jsonl (compacted or edited); nothing undone")
-        self._set_gold(self.items[entry.index].formatted_input, entry.replaced)
+        approval = self._undo.pop()
+        return replace(approval, receipt=self.gold.followed(approval.receipt))
+
+    def write_undo(self, approval: _Approval) -> Undone:
+        """Take an approval out of the gold file and read what gold holds for that item now (step 2 of 3).
+
+        Only disk work and no session state, so it may run in a worker thread.
+        """
+        try:
+            inode = self.store.undo(approval.receipt)
+        except HcapError as exc:
+            raise ReviewError(f"{exc}") from None
+        if inode is None:
+            raise ReviewError("that approval is no longer in goldstandard.jsonl (edited by hand?); nothing undone")
+        return Undone(approval, inode, self.store.gold_item(self.items[approval.index].formatted_input))
+
+    def finish_undo(self, undone: Undone) -> None:
+        """Show the undo: gold as the file now has it, and the item again with its values as a draft (step 3)."""
+        approval = undone.approval
+        self.gold.removed(approval.receipt, undone.inode)
+        self._set_gold(self.items[approval.index].formatted_input, undone.gold)
         self.approved -= 1
-        self.position = entry.index
-        self._drafts[entry.index] = entry.draft
+        self.position = approval.index
+        self._drafts[approval.index] = approval.draft
 
     def _set_gold(self, formatted_input: str, item: LabeledItem | None) -> LabeledItem | None:
         """Change the shared gold, keeping the not-in-gold count current when no other tab changed it."""

@@ -2,16 +2,18 @@
 
 Each `ReviewSource` is one tab of the review app (teacher labels, model predictions); its name is the
 `origin` its approvals carry in gold and the suffix of its checkpoint file. `GoldBook` is gold as this
-process knows it, read once and shared by every tab so an approval in one shows in the others.
+process knows it, shared by every tab so an approval in one shows in the others, and caught up with
+what other reviewers appended before each approval.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hcap_tui.config import DataPaths
-from hcap_tui.store import GoldIndex, LabeledItem
+from hcap_tui.jsonl import Appended
+from hcap_tui.store import FileMark, GoldIndex, LabeledItem, Store
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,60 @@ class GoldBook:
     """The gold standard as this process knows it, shared by every review tab: last approval per input wins.
 
     `version` grows with every change so sessions can tell when another tab changed gold under them.
+    `mark` is how far through the gold file the book has read, so catching up reads only the new tail.
     """
 
-    def __init__(self, index: GoldIndex) -> None:
+    def __init__(self, index: GoldIndex, mark: FileMark | None = None) -> None:
         self._by_input = dict(index.by_input)
+        self.problems = index.loaded.problems
+        """Lines of the full read that were skipped (for the notification at start)."""
+        self.mark = mark
         self.version = 0
+        self._rewrites: dict[int, int] = {}  # gold's inode before and after an undo of ours rewrote it
+
+    @classmethod
+    def load(cls, store: Store) -> GoldBook:
+        """Read gold in full; the mark is taken first, so a line appended meanwhile is at worst read twice."""
+        mark = store.gold_mark()
+        return cls(store.gold(), mark)
+
+    def reset(self, other: GoldBook) -> None:
+        """Take over a fresh full read (after gold was rewritten under this book)."""
+        self._by_input, self.mark = other._by_input, other.mark
+        self.version += 1
+
+    def catch_up(self, store: Store) -> bool:
+        """Take in the lines appended to gold since the book last read it; False when only a full reload can
+        (gold was rewritten or shrank)."""
+        tail = store.gold_since(self.mark)
+        if tail is None:
+            return False
+        items, self.mark = tail
+        for item in items:
+            self.put(item.formatted_input, item)
+        return True
+
+    def appended(self, receipt: Appended) -> None:
+        """Our own append landed right where the book stopped reading: move the mark past it."""
+        mark = self.mark
+        if receipt.offset == 0 if mark is None else (mark.inode, mark.size) == (receipt.inode, receipt.offset):
+            self.mark = FileMark(receipt.inode, receipt.end)
+
+    def removed(self, receipt: Appended, inode: int) -> None:
+        """Our own undo took `receipt` out, leaving gold with `inode`: if it truncated the tail the book had
+        read up to, step the mark back; if it rewrote gold, remember that the other approvals of this
+        process moved, unchanged, to the new file."""
+        if inode != receipt.inode:
+            self._rewrites[receipt.inode] = inode
+        elif self.mark == FileMark(receipt.inode, receipt.end):
+            self.mark = FileMark(receipt.inode, receipt.offset)
+
+    def followed(self, receipt: Appended) -> Appended:
+        """A receipt pointing at the file its line is in now, after the rewrites our own undos made."""
+        inode = receipt.inode
+        while inode in self._rewrites:
+            inode = self._rewrites[inode]
+        return replace(receipt, inode=inode)
 
     def __contains__(self, formatted_input: str) -> bool:
         return formatted_input in self._by_input

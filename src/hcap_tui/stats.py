@@ -26,15 +26,22 @@ PREDICTIONS_ORIGIN = "predictions"
 
 @dataclass
 class CorrectionGroup:
-    """Reviewed gold items that share a source (an origin, or one model version), with per-signal changes."""
+    """Reviewed gold items that share a source (an origin, or one model version), with per-signal changes.
+
+    Only proposed values are compared: an approved failed prediction proposed nothing, so the reviewer
+    wrote every value and none counts as accepted. Such items, and a proposal's missing signals, are
+    counted as "no proposal" beside the rates instead of inside them.
+    """
 
     origin: str
     model: str | None = None
     model_digest: str | None = None
-    items: int = 0  # gold items with a recorded proposal
+    items: int = 0  # gold items whose proposal carried at least one signal: the "any signal" denominator
     changed_items: int = 0  # of those, items where the reviewer changed at least one signal
+    no_proposal: int = 0  # gold items whose proposal carried no signal at all (failed predictions)
     reviewed: dict[str, int] = field(default_factory=dict)  # signal -> proposals that carried it
     changed: dict[str, int] = field(default_factory=dict)  # signal -> proposals the reviewer changed
+    unproposed: dict[str, int] = field(default_factory=dict)  # signal -> items whose proposal lacked it
 
     def rate(self, name: str) -> float:
         """Share of this group's proposals for signal `name` that the reviewer changed."""
@@ -42,11 +49,16 @@ class CorrectionGroup:
 
     def add(self, signals: tuple[str, ...], proposed: dict[str, Any], final: dict[str, Any]) -> None:
         """Count one reviewed item: which of the signals the proposal carried and which the reviewer changed."""
-        self.items += 1
-        any_changed = False
+        carried = [name for name in signals if name in proposed]
         for name in signals:
             if name not in proposed:
-                continue
+                self.unproposed[name] = self.unproposed.get(name, 0) + 1
+        if not carried:
+            self.no_proposal += 1
+            return
+        self.items += 1
+        any_changed = False
+        for name in carried:
             self.reviewed[name] = self.reviewed.get(name, 0) + 1
             if proposed[name] != final[name]:
                 self.changed[name] = self.changed.get(name, 0) + 1
@@ -61,11 +73,13 @@ class CorrectionGroup:
             "model_digest": self.model_digest,
             "items": self.items,
             "changed_items": self.changed_items,
+            "no_proposal": self.no_proposal,
             "fields": {
                 f.name: {
                     "reviewed": self.reviewed.get(f.name, 0),
                     "changed": self.changed.get(f.name, 0),
                     "rate": round(self.rate(f.name), DIGITS),
+                    "no_proposal": self.unproposed.get(f.name, 0),
                 }
                 for f in schema.signals
             },

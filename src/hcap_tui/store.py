@@ -10,6 +10,7 @@ undoing an approval that other lines have since been appended after.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +69,14 @@ class Checkpoint:
 
     index: int
     formatted_input: str | None = None
+
+
+@dataclass(frozen=True)
+class FileMark:
+    """How far a reader got through a file: which file (its inode) and how many bytes of it were read."""
+
+    inode: int
+    size: int
 
 
 @dataclass(frozen=True)
@@ -179,9 +188,76 @@ class Store:
         self.schema.extract(record)  # never let an invalid label into gold
         return self.append(self.paths.gold, [record])
 
-    def undo(self, receipt: Appended) -> bool:
-        """Take an approval back out of its file; the line it replaced, if any, wins again."""
+    def undo(self, receipt: Appended) -> int | None:
+        """Take an approval back out of its file; the line it replaced, if any, wins again.
+
+        Returns the file's inode afterwards (a new one when the file had to be rewritten), None when
+        the approval is no longer there; raises `FileReplaced` when the file was rewritten since.
+        """
         return JsonlFile(receipt.path).remove(receipt)
+
+    def gold_item(self, formatted_input: str) -> LabeledItem | None:
+        """What gold holds for one input now: its last usable line, found without parsing the whole file.
+
+        Searches backwards for the input as a JSON string (as hcap and as ASCII-escaping writers encode
+        it), and parses only the lines where it turns up, until one is a valid item for that input.
+        """
+        try:
+            data = self.paths.gold.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DataError(f"cannot read {self.paths.gold}: {exc.strerror or exc}") from None
+        needles = {json.dumps(formatted_input, ensure_ascii=flag).encode("utf-8") for flag in (False, True)}
+        found = {needle: data.rfind(needle) for needle in needles}
+        while (at := max(found.values())) >= 0:
+            needle = next(needle for needle, position in found.items() if position == at)
+            found[needle] = data.rfind(needle, 0, at)
+            start = data.rfind(b"\n", 0, at) + 1
+            stop = data.find(b"\n", at)
+            item = self._parse_line(data[start : stop if stop >= 0 else len(data)])
+            if item is not None and item.formatted_input == formatted_input and item.label is not None:
+                return item
+        return None
+
+    def gold_mark(self) -> FileMark | None:
+        """Where gold ends now (None while it does not exist), to read only what is appended after it."""
+        try:
+            stat = self.paths.gold.stat()
+        except FileNotFoundError:
+            return None
+        return FileMark(stat.st_ino, stat.st_size)
+
+    def gold_since(self, mark: FileMark | None) -> tuple[list[LabeledItem], FileMark | None] | None:
+        """The gold items appended after `mark` (complete lines only) and the mark after them.
+
+        None when gold was replaced or shrank since (compaction, an undo that rewrote it): only a
+        full read can then say what it holds.
+        """
+        try:
+            handle = self.paths.gold.open("rb")
+        except FileNotFoundError:
+            return None if mark is not None else ([], None)
+        except OSError as exc:
+            raise DataError(f"cannot read {self.paths.gold}: {exc.strerror or exc}") from None
+        with handle:
+            stat = os.fstat(handle.fileno())
+            start = 0 if mark is None else mark.size
+            if mark is not None and (stat.st_ino != mark.inode or stat.st_size < mark.size):
+                return None
+            handle.seek(start)
+            tail = handle.read(stat.st_size - start)
+        complete = tail[: tail.rfind(b"\n") + 1]  # a line still being written is read next time
+        items = [item for raw in complete.split(b"\n") if (item := self._parse_line(raw)) is not None]
+        return items, FileMark(stat.st_ino, start + len(complete))
+
+    def _parse_line(self, raw: bytes) -> LabeledItem | None:
+        """One JSONL line as an item, or None when it is blank, not JSON or not a usable label line."""
+        try:
+            value = json.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+            return self._item(value, 0) if isinstance(value, dict) else None
+        except (ValueError, LabelError):
+            return None
 
     def compact_gold(self) -> CompactReport:
         """Rewrite gold atomically with one line per input, setting unusable lines aside in a file.

@@ -22,6 +22,14 @@ def review_dir(data_dir: Path) -> Path:
 
 
 @pytest.fixture
+def empty_dir(tmp_path: Path) -> Path:
+    """A data folder of its own with nothing in it (`data_dir` gets the review files as soon as `make_app` is used)."""
+    path = tmp_path / "empty"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
 def stats_dir(review_dir: Path) -> Path:
     """The review folder plus comments.csv and gold from every origin, for the Stats tab."""
     paths = DataPaths(review_dir)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, Static
 
@@ -119,10 +120,28 @@ async def settle(pilot: Pilot) -> None:
     raise AssertionError("the review tabs never finished loading")
 
 
+async def positions_saved(pilot: Pilot) -> None:
+    """Wait until every tab's checkpoint write (debounced, then done in a worker) has reached the disk."""
+    for _ in range(100):
+        await pilot.app.workers.wait_for_complete()
+        if not any(p.checkpoint_pending for p in pilot.app.screen.query(ReviewPane)):
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("a checkpoint write never happened")
+
+
 def _settled(pane: ReviewPane) -> bool:
     if pane.query_one(ContentSwitcher).current == "loading":
         return False
     return pane.session is None or not pane.session.loading
+
+
+def record_notes(app: App[Any], monkeypatch: Any) -> list[str]:
+    """Collect the message of every notification the app shows from now on (they still show)."""
+    notes: list[str] = []
+    original = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), original(message, **kw))[1])
+    return notes
 
 
 def pane(pilot: Pilot, source: str = "gemini") -> ReviewPane:

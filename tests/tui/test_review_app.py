@@ -16,7 +16,19 @@ from hcap_tui.config import DataPaths
 from hcap_tui.tui.app import ReviewApp
 from hcap_tui.tui.main import cli as hcap_tui_cli
 from hcap_tui.tui.widgets.placeholders import EmptyState
-from tui.helpers import ITEMS, label, pane, read_jsonl, rendered, settle, shown, status, write_jsonl
+from tui.helpers import (
+    ITEMS,
+    label,
+    pane,
+    positions_saved,
+    record_notes,
+    read_jsonl,
+    rendered,
+    settle,
+    shown,
+    status,
+    write_jsonl,
+)
 
 SIZE = (80, 24)
 
@@ -40,6 +52,7 @@ async def test_toggle_cycle_and_approve_write_gold_and_move_on(
         assert gold["race_strength"] == "average"
         assert gold["changed"] == ["in_form", "race_strength"]
         assert (gold["origin"], gold["reviewer"]) == ("gemini", "ann")
+        await positions_saved(pilot)
         assert checkpoint(paths) == {"index": 1, "formatted_input": ITEMS[1]}
         line = status(pilot)
         assert "2/4 · 1 approved this session · 3 not in gold" in line and "saved ✓" in line
@@ -69,13 +82,16 @@ async def test_back_and_undo_take_the_approval_off_disk(make_app: Callable[[], R
         await pilot.press("enter", "2", "enter")
         assert len(read_jsonl(paths.gold)) == 2
         await pilot.press("left", "left")
+        await positions_saved(pilot)
         assert checkpoint(paths)["index"] == 0
         await pilot.press("u")
         assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == [ITEMS[0]]
+        await positions_saved(pilot)
         assert checkpoint(paths) == {"index": 1, "formatted_input": ITEMS[1]}
         assert pane(pilot).query_one("#field-out_of_form", Checkbox).value is True  # the undone values come back
         assert "approval undone" in status(pilot)
         await pilot.press("s")  # skip drops them
+        await positions_saved(pilot)
         assert checkpoint(pilot.app.project.paths)["index"] == 2
         await pilot.press("p")
         assert pane(pilot).query_one("#field-out_of_form", Checkbox).value is False
@@ -118,10 +134,13 @@ async def test_filter_visits_only_items_not_in_gold(make_app: Callable[[], Revie
         await settle(pilot)
         await pilot.press("f")
         assert "2 items not in gold" in status(pilot)
+        await positions_saved(pilot)
         assert checkpoint(paths)["formatted_input"] == ITEMS[2]
         await pilot.press("enter")
+        await positions_saved(pilot)
         assert checkpoint(paths)["formatted_input"] == ITEMS[3]
         await pilot.press("p")  # item 3 is in gold now, so back skips over everything
+        await positions_saved(pilot)
         assert checkpoint(paths)["formatted_input"] == ITEMS[3]
         assert "first item" in status(pilot)
 
@@ -149,6 +168,7 @@ async def test_quit_and_restart_resume_each_tab(make_app: Callable[[], ReviewApp
         await settle(pilot)
         await pilot.press("n", "n", "t", "n")
         await pilot.press("q")
+    assert app.return_code == 0
     assert checkpoint(paths)["formatted_input"] == ITEMS[2]
     assert checkpoint(paths, "predictions")["formatted_input"] == ITEMS[2]
     write_jsonl(
@@ -183,18 +203,23 @@ async def test_checkpoint_of_a_replaced_file_starts_at_the_first_item_not_in_gol
         assert shown(pilot, "#result-line").startswith("Won")
 
 
-async def test_failed_prediction_needs_a_value_before_approval(
-    make_app: Callable[[], ReviewApp], paths: DataPaths
+async def test_failed_prediction_needs_every_value_before_approval(
+    make_app: Callable[[], ReviewApp], paths: DataPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_app()
+    notes = record_notes(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("t", "n")
-        assert "The model failed on this item: done_reason length" in shown(pilot, "#failure", "predictions")
+        failure = shown(pilot, "#failure", "predictions")
+        assert 'The model failed on this item: done_reason length · it answered: {"in_' in failure
         await pilot.press("enter")
-        assert not paths.gold.exists()
+        assert "fill in Race strength, Reasoning before approving this item" in notes
         await pilot.press("r", "enter")
+        assert not paths.gold.exists()
+        await pilot.press("e", "o", "k", "escape", "enter")  # the keys right after e already type
         (gold,) = read_jsonl(paths.gold)
+        assert gold["reasoning"] == "ok"
         assert (gold["origin"], gold["model"], gold["race_strength"]) == ("predictions", "flat-hcap", "strong")
         assert gold["proposed"] == {}
 
@@ -218,9 +243,7 @@ async def test_corrupt_lines_are_reported_and_the_rest_loads(
     records = read_jsonl(paths.labeled)
     write_jsonl(paths.labeled, records[:2] + [{"formatted_input": "x", "in_form": "yes"}] + records[2:], extra="{torn")
     app = make_app()
-    notes: list[str] = []
-    original = app.notify
-    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), original(message, **kw))[1])
+    notes = record_notes(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert status(pilot).startswith("1/4")

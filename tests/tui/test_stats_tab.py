@@ -116,8 +116,9 @@ async def test_names_from_the_files_are_shown_as_written_and_problems_are_report
     assert "1 problem while counting (`hcap check` lists them): goldstandard.jsonl line 6" in shown
 
 
-async def test_a_folder_with_nothing_yet_says_so(make_app: Callable[[Path], ReviewApp], data_dir: Path) -> None:
-    app = make_app(data_dir)
+async def test_a_folder_with_nothing_yet_says_so(make_app: Callable[[Path], ReviewApp], empty_dir: Path) -> None:
+    assert list(empty_dir.iterdir()) == []
+    app = make_app(empty_dir)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         shown = await stats_after(pilot, "t", "t")

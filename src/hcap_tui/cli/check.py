@@ -12,9 +12,11 @@ from hcap_tui.config import Project, open_project
 from hcap_tui.errors import DataError
 from hcap_tui.jsonl import JsonlFile, LineProblem
 from hcap_tui.store import Store
+from hcap_tui.uncertain import interrupted_pools
 
 CHECKPOINT_SOURCES = ("gemini", "predictions")
 LABEL_FILES = ("labeled", "predictions", "gold")
+SHOWN_BAD_LINES = 10  # per file; a schema mismatch makes every line bad, and the count says how many
 
 
 @dataclass
@@ -47,6 +49,7 @@ def check(data_dir: DataDirOption = None) -> None:
     _check_comments(project, report)
     _check_label_files(project, report)
     _check_other_jsonl(project, report)
+    _check_pools(project, report)
     _check_checkpoints(project, report)
     typer.echo(f"hcap check {project.paths.root} (schema: {project.schema.name}, {len(project.schema.fields)} fields)")
     for line in report.lines:
@@ -107,10 +110,23 @@ def _report_file(report: Report, name: str, valid: int, problems: list[LineProbl
     summary = f"{name}: {valid} valid records{extra}"
     if problems:
         report.bad(f"{summary}, {len(problems)} bad line(s)")
-        for problem in problems:
+        for problem in problems[:SHOWN_BAD_LINES]:
             report.lines.append(f"          {problem}")
+        if len(problems) > SHOWN_BAD_LINES:
+            report.lines.append(f"          … and {len(problems) - SHOWN_BAD_LINES} more bad lines in {name}")
     else:
         report.ok(summary)
+
+
+def _check_pools(project: Project, report: Report) -> None:
+    """Pool sidecars an interrupted `hcap predict --strategy uncertain` left: not a problem, but worth knowing."""
+    store = Store(project.paths, project.schema)
+    for pool in interrupted_pools(store):
+        held = len(store.read(pool.path).items)
+        report.info(
+            f"{pool.path.name}: {held} predictions of an interrupted uncertain pool; "
+            "the next `hcap predict --strategy uncertain` with the same model reuses them"
+        )
 
 
 def _check_checkpoints(project: Project, report: Report) -> None:

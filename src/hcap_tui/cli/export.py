@@ -50,6 +50,9 @@ def export(
         )
     for rare in result.rare_values():
         note(f"warning: {rare}")
+    eval_warning = result.eval_warning()
+    if eval_warning:
+        note(f"warning: {eval_warning}")
     if as_json:
         typer.echo(json.dumps(result.summary(), ensure_ascii=False))
         return

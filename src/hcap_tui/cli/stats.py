@@ -75,7 +75,8 @@ def _corrections_table(s: Stats) -> Table:
     table.add_column("signal")
     for source, _ in groups:
         table.add_column(escape(source), justify="right")
-    table.add_row("items", *(f"{group.items:,}" for _, group in groups))
+    table.add_row("items with a proposal", *(f"{group.items:,}" for _, group in groups))
+    table.add_row("no proposal (not rated)", *(f"{group.no_proposal:,}" for _, group in groups))
     table.add_row(
         "any signal",
         *(_share(group.changed_items, group.items) for _, group in groups),

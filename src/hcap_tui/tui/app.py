@@ -22,7 +22,7 @@ class ReviewApp(App[None]):
     ENABLE_COMMAND_PALETTE = False  # the footer's room goes to review keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This list of keys"),
-        Binding("q", "quit", "Quit", tooltip="Save each tab's position and leave (unapproved edits are dropped)"),
+        Binding("q", "quit_key", "Quit", tooltip="Save each tab's position and leave (unapproved edits are dropped)"),
     ]
 
     def __init__(self, project: Project, reviewer: str) -> None:
@@ -36,19 +36,24 @@ class ReviewApp(App[None]):
         return self.review_screen
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`q` and `?` type into a text area rather than quitting or opening help."""
-        return not (action in ("quit", "help") and isinstance(self.focused, TextArea))
+        """`q` and `?` type into a text area rather than quitting or opening help; Ctrl+Q quits from anywhere."""
+        return not (action in ("quit_key", "help") and isinstance(self.focused, TextArea))
 
     def action_help(self) -> None:
         """Open the list of every key."""
+        schema = self.project.schema
         bindings = [
             APPROVE,
-            *field_bindings(self.project.schema),
-            *NAVIGATION_BINDINGS,
+            *field_bindings(schema),
+            *(b for b in NAVIGATION_BINDINGS if b.action != "edit_text" or schema.texts),
             *ReviewScreen.BINDINGS,
             *self.BINDINGS,
         ]
         self.push_screen(HelpScreen(help_rows(bindings, self.get_key_display)))
+
+    async def action_quit_key(self) -> None:
+        """`q`: quit, unless a text area has the keyboard (then it types a q)."""
+        await self.action_quit()
 
     async def action_quit(self) -> None:
         """Save every tab's position, then leave (unapproved edits are not kept)."""

@@ -27,17 +27,17 @@ NAVIGATION_BINDINGS = [
         "Order",
         tooltip="Least confident predictions first, or file order again (predictions with confidences)",
     ),
-    Binding("e", "edit_text", "Reasoning", tooltip="Edit the reasoning (the keys type into it until esc)"),
+    Binding("e", "edit_text", "Edit text", tooltip="Edit the text field (the keys type into it until esc)"),
     Binding("escape", "leave_editing", "Done", key_display="esc", tooltip="Leave the text or list being edited"),
     Binding("left,p", "previous", "Previous item", show=False),
     Binding("right,n", "next", "Next item", show=False),
     Binding("g", "next_pending", "Next item not in gold", show=False),
     Binding("home", "first", "First item (in the current order and filter)", show=False),
     Binding("end", "last", "Last item (in the current order and filter)", show=False),
-    Binding("up", "scroll_race(-1)", "Scroll race comment up", show=False),
-    Binding("down", "scroll_race(1)", "Scroll race comment down", show=False),
-    Binding("pageup", "scroll_race(-5)", "Page race comment up", show=False),
-    Binding("pagedown", "scroll_race(5)", "Page race comment down", show=False),
+    Binding("up", "scroll_item(-1)", "Scroll the comments up (race, then horse)", show=False),
+    Binding("down", "scroll_item(1)", "Scroll the comments down (race, then horse)", show=False),
+    Binding("pageup", "scroll_item(-5)", "Page the comments up", show=False),
+    Binding("pagedown", "scroll_item(5)", "Page the comments down", show=False),
 ]
 RESERVED_KEYS = frozenset("spnguefoqt")
 
@@ -57,9 +57,14 @@ def field_keys(schema: LabelSchema) -> dict[str, str]:
 
 
 def field_bindings(schema: LabelSchema) -> list[Binding]:
-    """Parameterised bindings for the schema's fields: toggle each boolean, cycle or pick each enum."""
+    """Parameterised bindings for the schema's fields: toggle each boolean, cycle or pick each enum, and `e`
+    named after the schema's first text field (without one, the pane hides `e`)."""
     keys = field_keys(schema)
     bindings = [
+        Binding("e", "edit_text", text.title, tooltip=f"Edit the {text.title.lower()} (the keys type into it until esc)")
+        for text in schema.texts[:1]
+    ]
+    bindings += [
         Binding(keys[f.name], f"toggle_field('{f.name}')", f"Toggle {f.title}", show=False)
         for f in schema.booleans
         if f.name in keys

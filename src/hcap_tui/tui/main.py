@@ -1,7 +1,7 @@
 """`hcap-tui`: the console script that opens the review app (`hcap-tui review [--data-dir D]`).
 
 The data folder is checked before the app starts, so a wrong folder is one `error:` line and exit 1,
-not a half-drawn screen.
+not a half-drawn screen; a crash inside the app exits non-zero.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # as `hcap`: plain help and usage errors, no markup to misread
 )
 
 
@@ -43,7 +44,10 @@ def launch(data_dir: Path | None) -> None:
     project = open_project(data_dir)
     if not os.access(project.paths.root, os.R_OK | os.W_OK | os.X_OK):
         raise DataError(f"data folder {project.paths.root} is not readable and writable: check its permissions")
-    create_app(project).run()
+    app = create_app(project)
+    app.run()
+    if app.return_code:  # the app crashed (its traceback is already printed): say so to the shell
+        raise typer.Exit(app.return_code)
 
 
 def main() -> None:

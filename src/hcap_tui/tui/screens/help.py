@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+
+CHECKPOINT_NOTE = (
+    "Each tab's position is saved in the data folder (.checkpoint-gemini, .checkpoint-predictions), so "
+    "reviewers sharing a folder share positions; approvals from another reviewer show up as you go, and "
+    "Enter never silently replaces an item they approved since you opened it."
+)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -41,7 +49,8 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         for keys, description in self.rows:
-            table.add_row(keys, description)
+            table.add_row(Text(keys), Text(description))  # schema titles are the user's words, not markup
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys · esc closes"
             yield Static(table)
+            yield Static(Text(CHECKPOINT_NOTE, style="dim"), id="help-note")

@@ -1,4 +1,4 @@
-"""The main screen: one tab per review source, all sharing the gold standard (read once), then the Stats tab.
+"""The main screen: one tab per review source, all sharing the gold standard, then the Stats tab.
 
 Review tabs are built from `SOURCES`. The Stats tab counts the project's files itself, when it is
 shown, so it needs nothing from the review tabs: what they approve reaches it through the gold file.
@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 from hcap_tui.config import Project
 from hcap_tui.errors import HcapError
 from hcap_tui.review_sources import SOURCES, GoldBook
-from hcap_tui.store import GoldIndex, Store
+from hcap_tui.store import Store
 from hcap_tui.tui.source_reader import summarize_problems
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 from hcap_tui.tui.widgets.stats_view import StatsView
@@ -37,7 +37,7 @@ class ReviewScreen(Screen):
     class GoldLoaded(Message):
         """Gold was read; every tab can start."""
 
-        index: GoldIndex
+        gold: GoldBook
 
     def __init__(self, project: Project, reviewer: str) -> None:
         super().__init__()
@@ -67,14 +67,14 @@ class ReviewScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gold")
     def _load_gold(self) -> None:
-        self.post_message(self.GoldLoaded(Store(self.project.paths, self.project.schema).gold()))
+        self.post_message(self.GoldLoaded(GoldBook.load(Store(self.project.paths, self.project.schema))))
 
     @on(GoldLoaded)
     def _gold_loaded(self, message: GoldLoaded) -> None:
-        summary = summarize_problems(message.index.loaded.problems)
+        summary = summarize_problems(message.gold.problems)
         if summary:
-            self.notify(summary, title="Some gold lines were skipped", severity="warning", timeout=10)
-        self.gold = GoldBook(message.index)
+            self.notify(summary, title="Some gold lines were skipped", severity="warning", timeout=10, markup=False)
+        self.gold = message.gold
         for pane in self.panes:
             pane.start(self.gold)
 
@@ -88,8 +88,11 @@ class ReviewScreen(Screen):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        for pane in self.panes:
+            pane.flush_checkpoint()  # leaving a tab saves its position without waiting for the timer
         for pane in event.pane.query(ReviewPane):
             pane.focus()  # the review keys act on the focused pane
+            pane.redraw()  # another tab may have changed this item's gold
         for view in event.pane.query(StatsView):
             view.focus()  # the arrow and page keys scroll it
             view.shown()

@@ -1,7 +1,8 @@
 """The item under review: its result line, the race comment and the horse comment, never read as markup.
 
-The race comment is the long, analytical part; it gets at most the height the other parts leave and
-scrolls, so the horse comment and the controls below stay on screen together even at 80x24.
+The race comment is the long, analytical part; it gets the height the other parts leave (CSS `1fr`)
+and scrolls, so the horse comment, always shown whole, and the controls below stay on screen together
+even at 80x24 and while the reasoning editor is open.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class ItemView(Vertical):
         #result-line { height: auto; max-height: 3; padding: 0 1; color: $text-accent; }
         #failure { height: auto; max-height: 2; padding: 0 1; color: $text-error; display: none; }
         #failure.-shown { display: block; }
-        #race { height: auto; }
-        #horse { height: auto; max-height: 8; }
+        #race { height: 1fr; min-height: 1; }
+        #horse { height: auto; }
         #race-text { border-left: outer $secondary; padding: 0 1 0 0; }
         #horse-text { border-left: outer $success; padding: 0 1 0 0; }
         #race.-absent { display: none; }
@@ -71,25 +72,19 @@ class ItemView(Vertical):
         self.query_one("#result-line", Static).update(result)
         failure_line = self.query_one("#failure", Static)
         failure_line.set_class(failure is not None, "-shown")
-        failure_line.update(Text(f"The model failed on this item: {failure}. Set every field before approving."))
+        failure_line.update(Text(f"The model failed on this item: {failure}"))
         race = self.query_one("#race", VerticalScroll)
         race.set_class(not parts.race, "-absent")
         if formatted_input != self._shown:
             race.scroll_home(animate=False)
+            self.query_one("#horse", VerticalScroll).scroll_home(animate=False)
             self._shown = formatted_input
-            self.call_after_refresh(self._fit)
         self.query_one("#race-text", Static).update(Text.assemble(("RACE  ", "bold"), parts.race))
         self.query_one("#horse-text", Static).update(Text.assemble(("HORSE  ", "bold"), parts.horse))
 
-    def on_resize(self) -> None:
-        """Refit the race comment to the new height."""
-        self._fit()
-
-    def _fit(self) -> None:
-        """Give the race comment whatever height the other parts leave, so it scrolls rather than pushes."""
-        others = sum(self.query_one(f"#{name}").outer_size.height for name in ("result-line", "failure", "horse"))
-        self.query_one("#race").styles.max_height = max(self.size.height - others, 2)
-
-    def scroll_race(self, lines: int) -> None:
-        """Scroll the race comment by a number of lines (negative: up)."""
-        self.query_one("#race", VerticalScroll).scroll_relative(y=lines, animate=False)
+    def scroll_item(self, lines: int) -> None:
+        """Scroll the comments by a number of lines (negative: up): the race comment while it can move that
+        way, then the horse comment (which scrolls only in a terminal too small to show it whole)."""
+        race, horse = self.query_one("#race", VerticalScroll), self.query_one("#horse", VerticalScroll)
+        at_end = race.scroll_y >= race.max_scroll_y if lines > 0 else race.scroll_y <= 0
+        (horse if at_end or race.has_class("-absent") else race).scroll_relative(y=lines, animate=False)

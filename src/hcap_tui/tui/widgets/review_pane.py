@@ -3,14 +3,17 @@
 The same pane is mounted once per source. It reads its file in a thread worker that only posts
 messages; the handlers feed the session on the main thread and show the first item as soon as the
 resume target has arrived, while the rest of the file keeps loading. Keys become session calls;
-approvals are on disk (fsynced by the store) before the next item is drawn, and the checkpoint is
-saved after every move.
+approvals are on disk (fsynced by the store) before the next item is drawn. Slower disk work runs in
+thread workers: undo (which may rewrite gold) says "undone" only once it is on disk, and the position
+is checkpointed at most every half second (and on quit or tab switch), so moving never waits on a disk.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -19,14 +22,15 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Select, TextArea
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError, HcapError
-from hcap_tui.review_session import ReviewSession
+from hcap_tui.review_session import GoldChanged, GoldReplaced, ReviewSession, Undone
 from hcap_tui.review_sources import GoldBook, ReviewSource
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import Store
+from hcap_tui.store import Checkpoint, Store
 from hcap_tui.tui.bindings import NAVIGATION_BINDINGS, field_bindings, field_keys
 from hcap_tui.tui.source_reader import Chunk, Finished, Missing, ReadEvent, Started, read_source, summarize_problems
 from hcap_tui.tui.widgets.field_controls import FieldControls
@@ -36,10 +40,13 @@ from hcap_tui.tui.widgets.status_line import StatusLine
 
 # Actions that need an item on screen and the keyboard not taken by a text area or a select.
 ITEM_ACTIONS = frozenset(
-    {"approve", "skip", "undo", "cycle_filter", "edit_text", "previous", "next", "next_pending", "scroll_race"}
+    {"approve", "skip", "undo", "cycle_filter", "edit_text", "previous", "next", "next_pending", "scroll_item"}
     | {"first", "last", "order_by_confidence"}
     | {"toggle_field", "cycle_field", "pick_field"}  # the schema-derived field keys
 )
+# What still works while no item passes the filter: changing it, and undo (which returns to an item).
+OFF_FILTER_ACTIONS = frozenset({"cycle_filter", "undo"})
+CHECKPOINT_EVERY = 0.5  # seconds: the most often a tab's position is written while moving
 
 
 class ReviewPane(Vertical, can_focus=True):
@@ -67,6 +74,18 @@ class ReviewPane(Vertical, can_focus=True):
 
         event: ReadEvent
 
+    @dataclass
+    class UndoWritten(Message):
+        """An undo is on disk (posted from its worker's thread)."""
+
+        undone: Undone
+
+    @dataclass
+    class GoldReloaded(Message):
+        """Gold was read again in full, after it was rewritten under this process, to finish an approval."""
+
+        gold: GoldBook
+
     def __init__(self, project: Project, source: ReviewSource, reviewer: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.store = Store(project.paths, project.schema)
@@ -80,6 +99,9 @@ class ReviewPane(Vertical, can_focus=True):
         self._outcome = ""
         self._could_undo = False
         self._could_order = False
+        self._busy = False  # an undo or a gold reload is under way: item keys wait for it
+        self._checkpoint_timer: Timer | None = None
+        self._checkpoint_written = 0.0  # monotonic time of the last checkpoint write
 
     @classmethod
     @functools.cache
@@ -127,7 +149,7 @@ class ReviewPane(Vertical, can_focus=True):
             self.session = ReviewSession(self.store, self.source, self.gold, self.reviewer, event.checkpoint)
             self._total_lines = max(event.total_lines, 1)
             if event.notice:
-                self.notify(event.notice, severity="warning")
+                self.notify(event.notice, severity="warning", markup=False)
             self.query_one(LoadProgress).reading(name, event.total_lines)
         elif isinstance(event, Chunk):
             assert self.session is not None
@@ -142,7 +164,7 @@ class ReviewPane(Vertical, can_focus=True):
             self._progress = ""
             summary = summarize_problems(event.problems)
             if summary:
-                self.notify(summary, title="Some lines were skipped", severity="warning", timeout=10)
+                self.notify(summary, title="Some lines were skipped", severity="warning", timeout=10, markup=False)
             became_ready = self.session.finish_loading()
             if self.session.empty:
                 self._show_empty(f"{name} has no usable items.", self.source.fill_command)
@@ -157,15 +179,25 @@ class ReviewPane(Vertical, can_focus=True):
             self._draw_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A loader that failed (unreadable file) leaves the tab explaining why instead of crashing."""
-        if event.state is WorkerState.ERROR and event.worker.group == "load":
-            error = event.worker.error
-            self.show_problem(str(error) if isinstance(error, HcapError) else f"cannot load: {error!r}")
+        """A loader that failed (unreadable file) leaves the tab explaining why instead of crashing; a failed
+        undo, reload or checkpoint write is a notification."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        message = str(error) if isinstance(error, HcapError) else f"{event.worker.group} failed: {error!r}"
+        if event.worker.group == "load":
+            self.show_problem(message)
+        elif event.worker.group in ("undo", "reload"):
+            self._busy = False
+            self.refresh_bindings()
+            self.notify(message, severity="error", markup=False)
+        elif event.worker.group == "checkpoint":
+            self.notify(message, severity="error", markup=False)
 
     def show_problem(self, problem: str) -> None:
         """Give up on this tab with a reason (also used when gold itself cannot be read)."""
         self._show_empty(problem, None)
-        self.notify(problem, severity="error", timeout=10)
+        self.notify(problem, severity="error", timeout=10, markup=False)
 
     def _show_empty(self, problem: str, command: str | None) -> None:
         self.query_one(EmptyState).explain(problem, command)
@@ -179,16 +211,35 @@ class ReviewPane(Vertical, can_focus=True):
 
     # Rendering
 
+    def redraw(self) -> None:
+        """Draw the current item again, if there is one (the tab was shown again)."""
+        if self.session is not None and self.session.ready and not self.session.empty:
+            self._draw()
+
     def _draw(self) -> None:
         """Draw the current item, its controls and text fields, and the status line from the session."""
         session = self.session
         assert session is not None
+        switcher = self.query_one(ContentSwitcher)
+        if session.off_filter:
+            self.query_one(EmptyState).explain("No items match this filter: press f to change it.", None)
+            switcher.current = "empty"
+            self.refresh_bindings()
+            return
+        if switcher.current != "review":
+            switcher.current = "review"
+            self.refresh_bindings()
         item, gold = session.current, session.gold_item
         gold_note = None
         if gold is not None:
             who = ", ".join(str(gold.record[k]) for k in ("reviewer", "reviewed_at") if gold.record.get(k))
             gold_note = f"in gold ({who})" if who else "in gold"
-        failure = str(item.record.get("error") or "no label") if item.failed else None
+        failure = None
+        if item.failed:
+            failure = str(item.record.get("error") or "no label")
+            raw = item.record.get("raw")
+            if isinstance(raw, str) and raw.strip():
+                failure += f" · it answered: {raw.strip()}"
         self.query_one(ItemView).show(item.formatted_input, gold_note=gold_note, failure=failure)
         draft = session.draft
         self.query_one(FieldControls).show(draft, session.proposal)
@@ -213,24 +264,56 @@ class ReviewPane(Vertical, can_focus=True):
         )
 
     def _after(self, outcome: str, *, moved: bool = True) -> None:
-        """Finish a key: save the position when it moved, redraw, and refresh which keys apply."""
+        """Finish a key: save the position soon when it moved, redraw, and refresh which keys apply."""
         self._outcome = outcome
         if moved:
-            self.save_checkpoint()
+            self._checkpoint_soon()
         self._draw()
         if self.session is not None and self.session.can_undo != self._could_undo:
             self._could_undo = self.session.can_undo
             self.refresh_bindings()  # undo became (un)available; redrawing the footer is not free
 
+    def _checkpoint_soon(self) -> None:
+        """Write the position now if the last write was long enough ago, else once that time is up."""
+        if self._checkpoint_timer is not None:
+            return  # the pending write will save the latest position
+        wait = self._checkpoint_written + CHECKPOINT_EVERY - time.monotonic()
+        if wait <= 0:
+            self.flush_checkpoint()
+        else:
+            self._checkpoint_timer = self.set_timer(wait, self.flush_checkpoint)
+
+    @property
+    def checkpoint_pending(self) -> bool:
+        """Whether a move is waiting for its checkpoint write (the timer has not fired yet)."""
+        return self._checkpoint_timer is not None
+
+    def flush_checkpoint(self) -> None:
+        """Write the position now, from a worker (on a timer, or when the reviewer switches tabs)."""
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.stop()
+            self._checkpoint_timer = None
+        checkpoint = self.session.checkpoint() if self.session else None
+        if checkpoint is not None:
+            self._checkpoint_written = time.monotonic()
+            self._write_checkpoint(checkpoint)
+
+    @work(thread=True, exit_on_error=False, group="checkpoint")
+    def _write_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.store.write_checkpoint(self.source.name, checkpoint)
+
     def save_checkpoint(self) -> None:
-        """Save where this tab is, atomically; a failure is a notification, never a crash."""
+        """Save where this tab is, now and on this thread (on quit); a failure is a notification, never a crash."""
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.stop()
+            self._checkpoint_timer = None
         checkpoint = self.session.checkpoint() if self.session else None
         if checkpoint is None:
             return
         try:
             self.store.write_checkpoint(self.source.name, checkpoint)
         except DataError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
 
     # Keys
 
@@ -245,7 +328,12 @@ class ReviewPane(Vertical, can_focus=True):
             focused = self.app.focused
             return focused is not None and focused is not self and self in focused.ancestors
         if action in ITEM_ACTIONS:
-            if self.session is None or not self.session.ready or self.session.empty or self._editing():
+            session = self.session
+            if session is None or not session.ready or session.empty or self._editing() or self._busy:
+                return False
+            if session.off_filter and action not in OFF_FILTER_ACTIONS:
+                return False
+            if action == "edit_text" and not self.schema.texts:
                 return False
             if action == "undo" and not self.session.can_undo:
                 return None
@@ -257,14 +345,41 @@ class ReviewPane(Vertical, can_focus=True):
         """Save the draft to gold and move on (Enter, even from a checkbox)."""
         session = self.session
         assert session is not None
-        before = session.position
+        self._approved(session.position, session.approve)
+
+    def _approved(self, before: int, approve: Callable[[], object]) -> None:
+        """Run an approval and show its outcome: saved, refused, another reviewer's approval, or a reload."""
+        session = self.session
+        assert session is not None
         try:
-            session.approve()
+            approve()
+        except GoldReplaced as exc:
+            self._busy = True
+            self.refresh_bindings()
+            self._after(str(exc), moved=False)
+            self._reload_gold(before)
+            return
+        except GoldChanged as exc:
+            self.notify(str(exc), severity="warning", timeout=10, markup=False)
+            self._after("not saved: approved elsewhere", moved=False)
+            return
         except HcapError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         last = " · that was the last item" if session.position == before else ""
         self._after(f"saved ✓{last}")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reload")
+    def _reload_gold(self, before: int) -> None:
+        self.post_message(self.GoldReloaded(GoldBook.load(self.store)))
+
+    @on(GoldReloaded)
+    def _gold_reloaded(self, message: GoldReloaded) -> None:
+        session = self.session
+        assert session is not None
+        self._busy = False
+        self.refresh_bindings()
+        self._approved(session.position, lambda: session.approve_after_reload(message.gold))
 
     def action_toggle_field(self, name: str) -> None:
         """Flip a boolean field."""
@@ -323,31 +438,48 @@ class ReviewPane(Vertical, can_focus=True):
         """Take the last approval of this tab back out of gold and return to it."""
         assert self.session is not None
         try:
-            self.session.undo()
+            approval = self.session.pop_undo()
         except HcapError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
+        self._busy = True
+        self.refresh_bindings()
+        self._outcome = "undoing…"
+        self._draw_status()
+        self._write_undo(approval)
+
+    @work(thread=True, exit_on_error=False, group="undo")
+    def _write_undo(self, approval: Any) -> None:
+        assert self.session is not None
+        self.post_message(self.UndoWritten(self.session.write_undo(approval)))
+
+    @on(UndoWritten)
+    def _undo_written(self, message: UndoWritten) -> None:
+        assert self.session is not None
+        self._busy = False
+        self.session.finish_undo(message.undone)
+        self.refresh_bindings()
         self._after("approval undone")
 
     def action_cycle_filter(self) -> None:
         """Switch between all / not in gold / in gold / disagrees with gold."""
         assert self.session is not None
         matching = self.session.cycle_filter()
-        self._after(f"{matching} item{'s' if matching != 1 else ''} {self.session.filter.value}")
+        self._after(f"{matching} {self.session.filter.counted(matching)}")
 
     def action_edit_text(self) -> None:
-        """Focus the first free-text field (the reasoning)."""
+        """Focus the first free-text field (the reasoning) at once, so the very next keys type into it."""
         area = self.query(".text-field").first(TextArea)
-        area.focus()
+        self.screen.set_focus(area)
         area.move_cursor(area.document.end)
 
     def action_leave_editing(self) -> None:
         """Give the keyboard back to the pane."""
         self.focus()
 
-    def action_scroll_race(self, lines: int) -> None:
-        """Scroll the race comment."""
-        self.query_one(ItemView).scroll_race(lines)
+    def action_scroll_item(self, lines: int) -> None:
+        """Scroll the item's comments."""
+        self.query_one(ItemView).scroll_item(lines)
 
     # Edits made through the controls
 

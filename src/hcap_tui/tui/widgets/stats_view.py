@@ -120,4 +120,4 @@ class StatsView(ScrollableContainer, can_focus=True):
             problem = str(error) if isinstance(error, HcapError) else f"cannot count: {error!r}"
             self._requested = None
             self._note(Text(problem, style="bold red"))
-            self.notify(problem, severity="error", timeout=10)
+            self.notify(problem, severity="error", timeout=10, markup=False)
