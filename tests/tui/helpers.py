@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from testdata import label as base_label
+from testdata import read_jsonl, write_jsonl  # noqa: F401  (re-exported for the app tests)
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, Static
-
-from testdata import label as base_label
-from testdata import read_jsonl, write_jsonl  # noqa: F401  (re-exported for the app tests)
 
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 from hcap_tui.tui.widgets.stats_view import StatsView

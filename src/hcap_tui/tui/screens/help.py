@@ -12,7 +12,6 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-
 CHECKPOINT_NOTE = (
     "Each tab's position is saved in the data folder (.checkpoint-gemini, .checkpoint-predictions), so "
     "reviewers sharing a folder share positions; approvals from another reviewer show up as you go, and "

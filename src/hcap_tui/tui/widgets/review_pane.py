@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -21,8 +21,8 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Select, TextArea
 from textual.timer import Timer
+from textual.widgets import ContentSwitcher, Select, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from hcap_tui.config import Project
