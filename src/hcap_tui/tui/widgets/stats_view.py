@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 from hcap_tui.config import Project
 from hcap_tui.errors import HcapError
 from hcap_tui.stats import Stats, compute_stats
-from hcap_tui.tui.stats_tables import stats_renderable
+from hcap_tui.stats_tables import stats_renderable
 
 FileState = tuple[tuple[int, int] | None, ...]
 """(size, mtime) of comments.csv, labeled, predictions and gold, in that order; None for a missing file."""

@@ -1,8 +1,9 @@
-"""The Stats tab's figures as Rich tables, built from a `Stats` value: the same counts `hcap stats` prints.
+"""Where the loop stands, as Rich tables built from a `Stats` value: what `hcap stats` prints and the Stats tab shows.
 
-Tables keep their natural width (the tab scrolls both ways), so a column per model version never
-squeezes the figures. Every name that comes from the user's files (origins, model names, enum
-values) goes in as `Text`, never as markup.
+One rendering serves both front ends, so the terminal report and the tab never drift apart. Tables keep
+their natural width (the tab scrolls both ways), so a column per model version never squeezes the figures.
+Every name that comes from the user's files (origins, model names, enum values) goes in as `Text`, never
+as markup. Rich only: no Textual here.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def _corrections_table(s: Stats) -> Table:
     for source, _ in groups:
         table.add_column(source, justify="right", no_wrap=True)
     table.add_row("items", *(Text(f"{group.items:,}") for _, group in groups))
+    if any(group.no_proposal for _, group in groups):
+        table.add_row("no proposal", *(Text(f"{group.no_proposal:,}", style="dim") for _, group in groups))
     table.add_row("any signal", *(_share(g.changed_items, g.items) for _, g in groups), end_section=True)
     for f in s.schema.signals:
         table.add_row(Text(f.title), *(_share(g.changed.get(f.name, 0), g.reviewed.get(f.name, 0)) for _, g in groups))
