@@ -9,7 +9,9 @@ import pytest
 from testdata import label, read_jsonl, write_jsonl
 
 from hcap_tui.config import DataPaths
-from hcap_tui.review_session import Filter, GoldChanged, GoldReplaced, ReviewError, ReviewSession
+from hcap_tui.review_errors import GoldChanged, GoldReplaced, ReviewError
+from hcap_tui.review_navigation import Filter
+from hcap_tui.review_session import ReviewSession
 from hcap_tui.review_sources import GEMINI, PREDICTIONS, GoldBook
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store

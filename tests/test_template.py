@@ -35,8 +35,10 @@ ITEMS = [
     "Won | [RACE]: Strong race, good pace throughout | [HORSE]: Made all, kept on gamely",
     "3rd of 12, involved in finish | [RACE]: Modest affair | [HORSE]: Denied clear run inside final furlong",
     "10th of 16, well beaten | [HORSE]: Never travelling",
-    "2nd of 7 | [HORSE]: hld up, hdwy 2f out, ev ch ins fnl f, kpt on \u2013 r\u00e9sum\u00e9 \"quoted\""
-    " {{ .Content }} {% raw %}\n  ",  # template syntax inside the data must stay data
+    (
+        "2nd of 7 | [HORSE]: hld up, hdwy 2f out, ev ch ins fnl f, kpt on \u2013 r\u00e9sum\u00e9 \"quoted\""
+        " {{ .Content }} {% raw %}\n  "
+    ),  # template syntax inside the data must stay data
 ]
 
 

@@ -207,8 +207,8 @@ def count_values(schema: LabelSchema, labels: Iterable[dict[str, Any]]) -> dict[
     """How many labels carry each value of each signal, every possible value listed (zeros included)."""
     counts = {name: dict.fromkeys(values, 0) for name, values in signal_values(schema)}
     for label in labels:
-        for name in counts:
-            counts[name][value_name(label[name])] += 1
+        for name, per_value in counts.items():
+            per_value[value_name(label[name])] += 1
     return counts
 
 

@@ -17,9 +17,8 @@ Rules worth knowing:
 - Resume prefers the checkpoint's item identity (so a replaced or appended file resumes at the same
   item), falls back to the first item not yet in gold when that item is gone, and honours the old
   dashboard's bare index.
-- Items are visited in file order or, where predictions recorded confidences, least confident first
-  (`review_order`). `position` always indexes the file order, so drafts, undo and checkpoints do not
-  depend on the order in use, and switching order keeps the current item.
+- Filters and moving through the items in the visiting order live in `review_navigation`; the errors
+  a refused step raises in `review_errors`.
 """
 
 from __future__ import annotations
@@ -27,41 +26,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import Any
 
 from hcap_tui.errors import HcapError
 from hcap_tui.jsonl import Appended
+from hcap_tui.review_errors import GoldChanged, GoldReplaced, ReviewError
+from hcap_tui.review_navigation import Filter, ReviewNavigation
 from hcap_tui.review_order import VisitOrder
 from hcap_tui.review_sources import GoldBook, ReviewSource
 from hcap_tui.store import Checkpoint, LabeledItem, Store, flat_record, now_iso
-
-
-class ReviewError(HcapError):
-    """A review step that cannot be done right now (incomplete label, nothing to undo...)."""
-
-
-class GoldChanged(ReviewError):
-    """Another reviewer changed the item's gold entry since it was shown; approving again replaces theirs."""
-
-
-class GoldReplaced(ReviewError):
-    """Gold was rewritten under this process (compaction): it must be read again in full before approving."""
-
-
-class Filter(Enum):
-    """Which items navigation visits."""
-
-    ALL = "all"
-    NOT_IN_GOLD = "not in gold"
-    IN_GOLD = "in gold"
-    DISAGREES = "disagrees with gold"
-
-    def counted(self, count: int) -> str:
-        """The words after a count of matching items: "1 item disagrees with gold", "2 items disagree with gold"."""
-        if count == 1:
-            return f"item {self.value}"
-        return "items " + self.value.replace("disagrees", "disagree")
 
 
 @dataclass(frozen=True)
@@ -82,7 +55,7 @@ class Undone:
     gold: LabeledItem | None
 
 
-class ReviewSession:
+class ReviewSession(ReviewNavigation):
     """Navigation, drafts, approvals and resume for one source; items may arrive in chunks while loading."""
 
     def __init__(
@@ -225,6 +198,11 @@ class ReviewSession:
         draft[name] = value
         self._drafts[self.position] = draft
 
+    def skip(self) -> bool:
+        """Drop the unapproved edits of this item and go on to the next one."""
+        self._drafts.pop(self.position, None)
+        return self.next()
+
     # Approve and undo
 
     def approve(self) -> Appended:
@@ -340,101 +318,6 @@ class ReviewSession:
             self._pending += self._key_counts[formatted_input] * ((replaced is not None) - (item is not None))
             self._pending_version = self.gold.version
         return replaced
-
-    # Navigation
-
-    def matches(self, index: int, filter_: Filter | None = None) -> bool:
-        """Whether an item passes a filter (the session's own by default)."""
-        filter_ = filter_ or self.filter
-        if filter_ is Filter.ALL:
-            return True
-        item = self.items[index]
-        gold = self.gold.get(item.formatted_input)
-        if filter_ is Filter.NOT_IN_GOLD:
-            return gold is None
-        if gold is None:
-            return False
-        if filter_ is Filter.IN_GOLD:
-            return True
-        if item.label is None or gold.label is None:
-            return True
-        return any(item.label[f.name] != gold.label[f.name] for f in self.schema.signals)
-
-    def _find(self, start: int, step: int, filter_: Filter | None = None) -> int | None:
-        """The index of the first item that passes the filter, visiting from place `start` (inclusive) of the
-        visiting order in direction `step`."""
-        place = start
-        while 0 <= place < len(self.items):
-            index = self.order.index_at(place)
-            if self.matches(index, filter_):
-                return index
-            place += step
-        return None
-
-    @property
-    def _place(self) -> int:
-        """Where the current item is in the visiting order."""
-        return self.order.place_of(self.position)
-
-    def _move_to(self, index: int | None) -> bool:
-        """Go to `index` unless it is None; whether the position moved."""
-        if index is None or index == self.position:
-            return False
-        self.position = index
-        return True
-
-    def first(self) -> bool:
-        """Go to the first item passing the filter in the visiting order; False when already there."""
-        return self._move_to(self._find(0, 1))
-
-    def last(self) -> bool:
-        """Go to the last item passing the filter in the visiting order; False when already there."""
-        return self._move_to(self._find(len(self.items) - 1, -1))
-
-    def next(self) -> bool:
-        """Go to the next item passing the filter; False at the end."""
-        return self._move_to(self._find(self._place + 1, 1))
-
-    def previous(self) -> bool:
-        """Go to the previous item passing the filter; False at the start."""
-        return self._move_to(self._find(self._place - 1, -1))
-
-    def skip(self) -> bool:
-        """Drop the unapproved edits of this item and go on to the next one."""
-        self._drafts.pop(self.position, None)
-        return self.next()
-
-    def next_not_in_gold(self) -> bool:
-        """Go to the next item not yet in gold, wrapping round to the start; False when every item is in gold."""
-        found = self._find(self._place + 1, 1, Filter.NOT_IN_GOLD)
-        if found is None:
-            found = self._find(0, 1, Filter.NOT_IN_GOLD)
-        return self._move_to(found)
-
-    def set_filter(self, filter_: Filter) -> int:
-        """Switch filters, landing on the nearest passing item; returns how many items pass."""
-        self.filter = filter_
-        if self.items and not self.matches(self.position):
-            forward = self._find(self._place, 1)
-            self._move_to(forward if forward is not None else self._find(self._place, -1))
-        return sum(1 for index in range(len(self.items)) if self.matches(index))
-
-    def cycle_filter(self) -> int:
-        """Switch to the next filter; returns how many items pass it."""
-        members = list(Filter)
-        return self.set_filter(members[(members.index(self.filter) + 1) % len(members)])
-
-    def order_by_confidence(self, enabled: bool) -> None:
-        """Visit items least confident first (those without a confidence last), or in file order; the current
-        item stays current."""
-        if enabled and not self.order.has_confidence:
-            raise ReviewError("no item of this tab recorded a confidence: `hcap predict --strategy uncertain` does")
-        self.order.set_by_confidence(enabled)
-
-    @property
-    def confidence(self) -> float | None:
-        """The current item's confidence (its least sure signal), or None."""
-        return self.order.confidence(self.position)
 
     # Counters
 
