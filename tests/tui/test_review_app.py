@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Checkbox, Select, Static, TextArea
 from typer.testing import CliRunner
 
@@ -58,6 +59,19 @@ async def test_toggle_cycle_and_approve_write_gold_and_move_on(
         assert "2/4 · 1 approved this session · 3 not in gold" in line and "saved ✓" in line
         await pilot.press("enter")  # approving unchanged is one key
         assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == ITEMS[:2]
+
+
+async def test_a_toggle_typed_just_before_enter_is_in_the_approval(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key, character in (("3", "3"), ("1", "1"), ("enter", "\r")):  # as fast as a terminal delivers them
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        (gold,) = read_jsonl(paths.gold)
+        assert gold["changed"] == ["in_form", "better_than_show"]
 
 
 async def test_enter_approves_even_when_a_checkbox_has_focus(

@@ -14,8 +14,11 @@ from textual.binding import Binding
 from hcap_tui.schema import LabelSchema
 
 # Keys of the review pane other than the schema's fields. Descriptions are the footer's words; tooltips
-# (shown on hover and in the help screen) say more.
-APPROVE = Binding("enter", "approve", "Approve", priority=True, tooltip="Save to gold as shown and go to the next item")
+# (shown on hover and in the help screen) say more. Approve is deliberately not a priority binding: a
+# priority binding runs as soon as the app reads the key, ahead of keys typed just before it that still
+# wait in the pane's queue, so a quick "3 Enter" would save the item before the 3 had toggled it. The
+# pane's checkboxes carry no Enter binding instead, so Enter reaches the pane from them.
+APPROVE = Binding("enter", "approve", "Approve", tooltip="Save to gold as shown and go to the next item")
 NAVIGATION_BINDINGS = [
     APPROVE,
     Binding("s", "skip", "Skip", tooltip="Next item without approving; drops edits to this one"),

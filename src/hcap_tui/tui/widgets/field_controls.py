@@ -7,10 +7,11 @@ a "was ..." marker says what the proposal was, so corrections are visible before
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
@@ -30,8 +31,14 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-class SignalCheckbox(Checkbox):
-    """A checkbox whose mark says its state in any terminal: ✓ when on, blank when off, not colour alone."""
+class SignalCheckbox(Checkbox, inherit_bindings=False):
+    """A checkbox whose mark says its state in any terminal: ✓ when on, blank when off, not colour alone.
+
+    Space toggles it but Enter does not, so Enter from a focused checkbox reaches the review pane, in the
+    order the keys were typed.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "toggle_button", "Toggle", show=False)]
 
     BUTTON_INNER = " "
 
