@@ -16,13 +16,22 @@ import typer
 from hcap_tui.config import DATA_DIR_ENV
 from hcap_tui.errors import HcapError
 
-app = typer.Typer(
-    name="hcap",
-    help="Distil a teacher's labels of race comments into a local model: sample, label, predict, review, export.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,
+
+def command_line(name: str, help: str) -> typer.Typer:
+    """A typer app with the settings both console scripts share: help when run bare, plain (markup-free) help
+    and usage errors, and no local variables in the traceback of a real bug."""
+    return typer.Typer(
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_show_locals=False,
+        rich_markup_mode=None,
+    )
+
+
+app = command_line(
+    "hcap", "Distil a teacher's labels of race comments into a local model: sample, label, predict, review, export."
 )
 
 DataDirOption = Annotated[

@@ -11,18 +11,11 @@ from pathlib import Path
 
 import typer
 
-from hcap_tui.cli.app import DataDirOption, guarded
+from hcap_tui.cli.app import DataDirOption, command_line, guarded
 from hcap_tui.config import open_project
 from hcap_tui.errors import DataError
 
-cli = typer.Typer(
-    name="hcap-tui",
-    help="Review teacher labels and model predictions into the gold standard, from the keyboard.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,  # as `hcap`: plain help and usage errors, no markup to misread
-)
+cli = command_line("hcap-tui", "Review teacher labels and model predictions into the gold standard, from the keyboard.")
 
 
 @cli.callback()
