@@ -10,6 +10,7 @@ import typer
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.progress import Progress
+from rich import box
 from rich.table import Table
 
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
@@ -106,9 +107,12 @@ def _report(schema: LabelSchema, result: EvalResult) -> Group:
 
 def _boolean_table(schema: LabelSchema, sides: dict[str, Scorecard]) -> Table:
     """Precision, recall and F1 with intervals, and support, per boolean signal and labeller."""
-    table = Table(title="Boolean signals (95% intervals)", title_justify="left")
-    for column in ("signal", "by", "precision", "recall", "F1"):
-        table.add_column(column)
+    table = Table(title="Boolean signals (95% intervals)", title_justify="left", box=box.SIMPLE_HEAD)
+    widest = max((len(f.name) for f in schema.booleans), default=6)
+    table.add_column("signal", no_wrap=True, min_width=widest)  # never cut a name; the figures wrap instead
+    table.add_column("by")
+    for column in ("precision", "recall", "F1"):
+        table.add_column(column, min_width=len("[0.00-0.00]"))
     table.add_column("support", justify="right")
     for f in schema.booleans:
         for side, card in sides.items():
