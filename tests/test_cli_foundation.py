@@ -68,6 +68,14 @@ def test_sample_prints_json_lines_with_metadata(data_dir: Path) -> None:
     assert run("sample", "--count", "5", "--seed", "12", "--data-dir", str(data_dir)).stdout != result.stdout
 
 
+def test_sample_asking_for_more_than_exist_prints_all_and_says_so(data_dir: Path) -> None:
+    expected = write_comments(data_dir / "comments.csv", count=4)
+    result = run("sample", "--count", "50", "--seed", "1", "--data-dir", str(data_dir))
+    assert result.exit_code == 0
+    assert sorted(json.loads(line)["formatted_input"] for line in result.stdout.splitlines()) == sorted(expected)
+    assert result.stderr == "only 4 eligible comments: printed them all\n"
+
+
 def test_sample_without_seed_reports_one_that_repeats_the_draw(data_dir: Path) -> None:
     write_comments(data_dir / "comments.csv")
     result = run("sample", "-n", "4", env={"HCAP_DATA_DIR": str(data_dir)})

@@ -80,6 +80,17 @@ def test_prediction_approval_copies_model_and_digest(store: Store, paths: DataPa
     assert "batch_id" not in gold
 
 
+def test_edited_text_is_saved_trimmed_but_untouched_text_exactly(store: Store, paths: DataPaths) -> None:
+    teacher_file(paths)
+    session = open_session(store)
+    session.set_value("reasoning", "\n Flattered by a soft lead. \n")  # as a terminal editor can leave it
+    session.approve()
+    session.approve()  # the next item, its reasoning as proposed
+    edited, untouched = read_jsonl(paths.gold)
+    assert edited["reasoning"] == "Flattered by a soft lead."
+    assert untouched["reasoning"] == untouched["proposed"]["reasoning"] and untouched["changed"] == []
+
+
 def test_item_in_gold_shows_gold_values_and_reapproval_wins(store: Store, paths: DataPaths) -> None:
     teacher_file(paths, 2)
     write_jsonl(paths.gold, [{"formatted_input": item_text(0)} | label(in_form=True, race_strength="strong")])

@@ -404,3 +404,23 @@ def test_rewrites_keep_the_files_permission_bits(store: Store, schema: LabelSche
     os.chmod(store.paths.gold, 0o664)
     store.compact_gold()
     assert store.paths.gold.stat().st_mode & 0o7777 == 0o664
+
+
+def test_checkpoints_written_from_two_threads_at_once_never_fail(store: Store, paths: DataPaths) -> None:
+    errors: list[Exception] = []
+
+    def write(index: int) -> None:
+        for _ in range(200):
+            try:
+                store.write_checkpoint("gemini", Checkpoint(index, f"item {index}"))
+            except DataError as exc:  # e.g. one writer's temporary file removed by the other's rename
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.read_checkpoint("gemini") in (Checkpoint(0, "item 0"), Checkpoint(1, "item 1"))
+    assert [p.name for p in paths.root.iterdir() if ".tmp-" in p.name] == []

@@ -184,7 +184,7 @@ class CommentsFile:
         try:
             handle = self.path.open("rb", buffering=1 << 20)
         except FileNotFoundError:
-            raise DataError(f"{self.path} not found: put the user's comments.csv there or pass --csv") from None
+            raise DataError(f"{self.path} not found: put your comments.csv there, or name it with --csv") from None
         except OSError as exc:
             raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
         with handle:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -217,17 +218,17 @@ class JsonlFile:
 
     def replace_locked(self, content: bytes) -> None:
         """Atomically replace the file with `content`; the caller must hold `locked()`."""
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        write_atomic(self.path, content, tmp=tmp)
+        write_atomic(self.path, content)
 
 
-def write_atomic(path: Path, content: bytes, *, tmp: Path | None = None) -> None:
+def write_atomic(path: Path, content: bytes) -> None:
     """Replace `path` with `content` so that readers see the old file or the new one, never a mix.
 
     The new file keeps the old one's permission bits (and group, where allowed), so a file that two
     reviewers share stays writable by both after a rewrite.
     """
-    tmp = tmp or path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    # A name per writer, threads included: two checkpoint writes at once must not share a temporary file.
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
         with tmp.open("wb") as handle:
             handle.write(content)

@@ -228,9 +228,17 @@ class ReviewSession(ReviewNavigation):
         return self._write(draft)
 
     def _approvable(self) -> dict[str, Any]:
-        """The draft, if every field has a value (an enum chosen, text written)."""
-        draft = self.draft
-        missing = [name for name, value in draft.items() if value is None or (isinstance(value, str) and not value.strip())]
+        """The draft, if every field has a value (an enum chosen, text written).
+
+        Text the reviewer wrote is trimmed: stray blank lines or spaces left by the editor would otherwise
+        travel into gold and on into training completions. Text left as proposed is kept exactly.
+        """
+        proposal = self.proposal
+        draft = {
+            name: value.strip() if isinstance(value, str) and value != proposal.get(name) else value
+            for name, value in self.draft.items()
+        }
+        missing = [name for name, value in draft.items() if value is None or value == ""]
         if missing:
             titles = ", ".join(self.schema.field(name).title for name in missing)
             raise ReviewError(f"fill in {titles} before approving this item")

@@ -8,10 +8,11 @@ what other reviewers appended before each approval.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hcap_tui.config import DataPaths
+from hcap_tui.config import DEFAULT_DATA_DIR, DataPaths
 from hcap_tui.jsonl import Appended
 from hcap_tui.store import FileMark, GoldIndex, LabeledItem, Store
 
@@ -29,6 +30,12 @@ class ReviewSource:
     def path(self, paths: DataPaths) -> Path:
         """The source file inside a data folder."""
         return getattr(paths, self.file)
+
+    def fill_command_for(self, paths: DataPaths) -> str:
+        """The command that fills this source, naming the data folder unless it is the default one."""
+        if paths.root == DEFAULT_DATA_DIR:
+            return self.fill_command
+        return f"{self.fill_command} --data-dir {shlex.quote(str(paths.root))}"
 
 
 GEMINI = ReviewSource("gemini", "Gemini Review", "labeled", "hcap label --count 200", copies_model=False)

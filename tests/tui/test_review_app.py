@@ -244,9 +244,11 @@ async def test_missing_files_show_the_command_that_fills_them(data_dir: Path, ma
     (data_dir / "predictions.jsonl").unlink()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "hcap label --count 200" in shown(pilot, "EmptyState")
         assert "labeled.jsonl does not exist yet" in shown(pilot, "EmptyState")
-        assert "hcap predict --count 20" in str(pane(pilot, "predictions").query_one(EmptyState).render())
+        gemini_empty = str(pane(pilot).query_one(EmptyState).render())
+        predictions_empty = str(pane(pilot, "predictions").query_one(EmptyState).render())
+        assert f"hcap label --count 200 --data-dir {data_dir}" in gemini_empty  # runnable as shown, for this folder
+        assert f"hcap predict --count 20 --data-dir {data_dir}" in predictions_empty
         await pilot.press("enter", "1", "u")  # no item: review keys do nothing
         assert not (data_dir / "goldstandard.jsonl").exists()
 

@@ -63,9 +63,10 @@ def test_failed_prediction_while_editing_reasoning(snap_compare, make_app: Calla
 
 
 def test_empty_state_at_80x24(snap_compare, make_app: Callable[[], ReviewApp], data_dir: Path) -> None:
-    """No labeled.jsonl yet: the tab says which command fills it."""
+    """No labeled.jsonl yet: the tab says which command fills it (the default ./data folder, as most users run it)."""
     (data_dir / "labeled.jsonl").unlink()
-    assert snap_compare(make_app(data_dir), terminal_size=(80, 24), run_before=prepared())
+    assert data_dir == Path.cwd() / "data"
+    assert snap_compare(make_app(Path("data")), terminal_size=(80, 24), run_before=prepared())
 
 
 def test_help_screen_at_80x24(snap_compare, make_app: Callable[[], ReviewApp]) -> None:

@@ -54,6 +54,9 @@ def sample(
         excluded |= store.keys(path)
     comments = CommentsFile(csv_path or project.paths.comments)
     comments.header()  # a missing or malformed file fails before a seed is announced
-    for comment in comments.random_sample(count, resolve_seed(seed), excluded):
+    drawn = comments.random_sample(count, resolve_seed(seed), excluded)
+    for comment in drawn:
         record = {"formatted_input": comment.formatted_input, "row": comment.row, "metadata": comment.metadata}
         typer.echo(json.dumps(record, ensure_ascii=False))
+    if len(drawn) < count:
+        note(f"only {len(drawn)} eligible comments{' not excluded' if excluded else ''}: printed them all")

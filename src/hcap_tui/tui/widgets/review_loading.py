@@ -63,7 +63,7 @@ class SourceLoading(Widget):
         event = message.event
         name = self.source.path(self.store.paths).name
         if isinstance(event, Missing):
-            self._show_empty(f"{name} does not exist yet.", self.source.fill_command)
+            self._show_empty(f"{name} does not exist yet.", self.source.fill_command_for(self.store.paths))
         elif isinstance(event, Started):
             assert self.gold is not None
             self.session = ReviewSession(self.store, self.source, self.gold, self.reviewer, event.checkpoint)
@@ -87,7 +87,7 @@ class SourceLoading(Widget):
                 self.notify(summary, title="Some lines were skipped", severity="warning", timeout=10, markup=False)
             became_ready = self.session.finish_loading()
             if self.session.empty:
-                self._show_empty(f"{name} has no usable items.", self.source.fill_command)
+                self._show_empty(f"{name} has no usable items.", self.source.fill_command_for(self.store.paths))
             else:
                 self._settle(became_ready)
 

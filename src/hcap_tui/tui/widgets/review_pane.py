@@ -114,6 +114,8 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
         elif event.worker.group in ("undo", "reload"):
             self._busy = False
             self.refresh_bindings()
+            self._outcome = ""
+            self._draw_status()
             self.notify(message, severity="error", markup=False)
         elif event.worker.group == "checkpoint":
             self.notify(message, severity="error", markup=False)
