@@ -119,7 +119,7 @@ def test_a_server_that_is_down_is_one_line(gguf: Path) -> None:
     url = closed_url()
     result = run(str(gguf), "--host", url)
     assert result.exit_code == 1
-    assert result.stderr == f"error: cannot reach Ollama at {url}: start it with `ollama serve` or set OLLAMA_HOST\n"
+    assert result.stderr == f"error: cannot reach Ollama at {url}: start it with `ollama serve`, or point hcap at it with --host or OLLAMA_HOST\n"
 
 
 def test_a_server_too_old_for_files_says_which_version_is_needed(gguf: Path) -> None:

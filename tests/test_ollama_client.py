@@ -127,7 +127,7 @@ def test_a_server_that_is_down_names_the_host_and_the_fix(local: MakeModel) -> N
     model = local(url)
     with pytest.raises(OllamaUnreachable) as caught:
         model.check()
-    assert str(caught.value) == f"cannot reach Ollama at {url}: start it with `ollama serve` or set OLLAMA_HOST"
+    assert str(caught.value) == f"cannot reach Ollama at {url}: start it with `ollama serve`, or point hcap at it with --host or OLLAMA_HOST"
     with pytest.raises(OllamaUnreachable):
         model.predict(ITEM)
 

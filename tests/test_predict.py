@@ -110,7 +110,7 @@ def test_a_server_that_is_down_is_one_line(project: Path) -> None:
     url = closed_url()
     result = predict(project, "--host", url)
     assert result.exit_code == 1
-    assert result.stderr == f"error: cannot reach Ollama at {url}: start it with `ollama serve` or set OLLAMA_HOST\n"
+    assert result.stderr == f"error: cannot reach Ollama at {url}: start it with `ollama serve`, or point hcap at it with --host or OLLAMA_HOST\n"
     assert not (project / "predictions.jsonl").exists()
 
 

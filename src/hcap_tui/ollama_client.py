@@ -43,7 +43,7 @@ class OllamaUnreachable(OllamaError):
     """Nothing answers at the host."""
 
     def __init__(self, host: str) -> None:
-        super().__init__(f"cannot reach Ollama at {host}: start it with `ollama serve` or set OLLAMA_HOST")
+        super().__init__(f"cannot reach Ollama at {host}: start it with `ollama serve`, or point hcap at it with --host or OLLAMA_HOST")
 
 
 class ModelMissing(OllamaError):
