@@ -432,3 +432,14 @@ def test_gold_rewritten_elsewhere_needs_a_full_reload_before_approving(store: St
     assert len(read_jsonl(paths.gold)) == 1
     session.approve_after_reload(GoldBook.load(store))
     assert len(read_jsonl(paths.gold)) == 2
+
+
+def test_teacher_values_of_a_disputed_prediction_keep_only_schema_fields(store: Store, paths: DataPaths) -> None:
+    disputed = {"disagrees_with_teacher": ["in_form"], "teacher_values": {"in_form": True, "mood": "grumpy"}}
+    records = [{"formatted_input": item_text(0)} | label() | disputed, {"formatted_input": item_text(1)} | label()]
+    records.append({"formatted_input": item_text(2), "teacher_values": "in_form"} | label())  # edited by hand
+    write_jsonl(paths.predictions, records)
+    session = open_session(store, PREDICTIONS)
+    assert session.teacher == {"in_form": True}
+    assert session.next() and session.teacher == {}
+    assert session.next() and session.teacher == {}

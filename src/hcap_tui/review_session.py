@@ -34,7 +34,7 @@ from hcap_tui.review_errors import GoldChanged, GoldReplaced, ReviewError
 from hcap_tui.review_navigation import Filter, ReviewNavigation
 from hcap_tui.review_order import VisitOrder
 from hcap_tui.review_sources import GoldBook, ReviewSource
-from hcap_tui.store import Checkpoint, LabeledItem, Store, flat_record, now_iso
+from hcap_tui.store import TEACHER_VALUES, Checkpoint, LabeledItem, Store, flat_record, now_iso
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,17 @@ class ReviewSession(ReviewNavigation):
     def proposal(self) -> dict[str, Any]:
         """What the source proposed for the current item: its label, or nothing for a failed prediction."""
         return dict(self.current.label or {})
+
+    @property
+    def teacher(self) -> dict[str, Any]:
+        """The teacher's values where it disagreed with the model (`hcap predict --strategy disagree`), by field.
+
+        Only the schema's fields are kept, so a stray or hand-edited entry never reaches the screen.
+        """
+        values = self.current.record.get(TEACHER_VALUES)
+        if not isinstance(values, dict):
+            return {}
+        return {name: values[name] for name in self.schema.names if name in values}
 
     @property
     def draft(self) -> dict[str, Any]:

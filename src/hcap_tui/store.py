@@ -24,6 +24,10 @@ from hcap_tui.jsonl import Appended, JsonlFile, LineProblem, encode, write_atomi
 from hcap_tui.schema import LabelSchema
 
 FAILED = "failed"
+# Beside a `--strategy disagree` prediction: the signals where model and teacher differ (schema order), and the
+# teacher's value of each; the review app shows the latter next to the model's value.
+DISAGREEING_FIELDS = "disagrees_with_teacher"
+TEACHER_VALUES = "teacher_values"
 
 
 @dataclass(frozen=True)

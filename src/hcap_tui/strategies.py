@@ -25,12 +25,10 @@ from hcap_tui.comments import CommentsFile
 from hcap_tui.ollama_client import LOGPROBS_MIN_VERSION, LocalModel, Prediction
 from hcap_tui.predict import PredictionRun, PredictSummary, draw_sample, new_batch_id, prediction_record
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import LabeledItem, Store
+from hcap_tui.store import DISAGREEING_FIELDS, TEACHER_VALUES, LabeledItem, Store
 from hcap_tui.uncertain import FALLING_BACK, UncertainRun, resume_pool
 
 DEFAULT_POOL_FACTOR = 5
-DISAGREEING_FIELDS = "disagrees_with_teacher"  # the signals where model and teacher differ, schema order
-TEACHER_VALUES = "teacher_values"  # the teacher's value of each of those signals
 
 
 class Strategy(StrEnum):

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, Select, Static, TextArea
 from typer.testing import CliRunner
 
@@ -332,3 +333,51 @@ async def test_help_lists_the_order_key_and_the_stats_tab(make_app: Callable[[],
         text = rendered(app.screen.query_one(Static))
     assert "Least confident predictions first" in text
     assert "First item" in text and "Stats" in text
+
+
+async def approve_three_then_type_in_one_burst(pilot: Pilot, *keys: str) -> None:
+    """Approve three items, then post keys back to back (as fast as a terminal delivers them, so they arrive while
+    the first undo is still being written) and wait for all they started."""
+    await settle(pilot)
+    await pilot.press("enter", "enter", "enter")
+    for key in keys:
+        pilot.app.post_message(events.Key(key, "\r" if key == "enter" else key))
+    await settle(pilot)
+
+
+async def test_undos_typed_in_one_burst_each_take_an_approval_back(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
+    async with make_app().run_test(size=SIZE) as pilot:
+        await approve_three_then_type_in_one_burst(pilot, "u", "u", "u")
+        assert read_jsonl(paths.gold) == []
+        assert "1/4 · 0 approved this session · 4 not in gold" in status(pilot)
+
+
+async def test_keys_typed_while_an_undo_is_written_apply_to_the_undone_item_in_order(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
+    async with make_app().run_test(size=SIZE) as pilot:
+        await approve_three_then_type_in_one_burst(pilot, "u", "1", "4", "enter")
+        gold = read_jsonl(paths.gold)
+        assert [r["formatted_input"] for r in gold] == ITEMS[:3]
+        assert gold[2]["changed"] == ["in_form", "worse_than_show"]
+
+
+async def test_a_prediction_the_teacher_disputed_shows_the_teachers_values(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
+    disputed = {"disagrees_with_teacher": ["in_form", "race_strength"]}
+    disputed["teacher_values"] = {"in_form": False, "race_strength": "average"}
+    (prediction, failed) = read_jsonl(paths.predictions)
+    write_jsonl(paths.predictions, [prediction | disputed, failed])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        controls = pane(pilot, "predictions")
+        assert str(controls.query_one("#field-in_form", Checkbox).label).endswith("In form  teacher ✗")
+        assert "teacher" not in str(controls.query_one("#field-out_of_form", Checkbox).label)
+        assert shown(pilot, "#was-race_strength", "predictions") == "teacher average"
+        await pilot.press("1")  # siding with the teacher is a correction of the model
+        assert str(controls.query_one("#field-in_form", Checkbox).label).endswith("In form  was ✓ · teacher ✗")

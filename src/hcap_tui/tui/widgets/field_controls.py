@@ -1,7 +1,8 @@
 """One control per label signal, generated from the schema: a checkbox per boolean, a compact select per enum.
 
 Each control shows its key and the reviewer's value; when that differs from what the source proposed,
-a "was ..." marker says what the proposal was, so corrections are visible before approving.
+a "was ..." marker says what the proposal was, so corrections are visible before approving. Where the
+teacher disagreed with a prediction, a "teacher ..." marker says the teacher's value beside the model's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textual.widgets import Checkbox, Label, Select
 from hcap_tui.schema import LabelSchema, SchemaField
 
 CHANGED_STYLE = "italic $text-warning"
+TEACHER_STYLE = "italic $text-accent"
 
 
 def _shown(value: Any) -> str:
@@ -100,23 +102,24 @@ class FieldControls(Vertical):
                 )
                 yield Label(id=f"was-{field.name}", classes="was")
 
-    def _label(self, field: SchemaField, was: Content | None) -> Content:
-        """A control's label: its key, its title and, when changed, what was proposed."""
+    def _label(self, field: SchemaField, markers: Content | None) -> Content:
+        """A control's label: its key, its title and its markers (what was proposed, what the teacher said)."""
         key = self.keys.get(field.name)
         parts: list[Any] = [(f"{key} ", "bold")] if key else []
         parts.append(field.title)
-        if was is not None:
+        if markers is not None:
             parts.append(("  ", ""))
-            parts.append(was)
+            parts.append(markers)
         return Content.assemble(*parts)
 
-    def show(self, draft: dict[str, Any], proposal: dict[str, Any]) -> None:
-        """Set every control to the draft, marking fields whose value differs from the proposal."""
+    def show(self, draft: dict[str, Any], proposal: dict[str, Any], teacher: dict[str, Any]) -> None:
+        """Set every control to the draft, marking fields whose value differs from the proposal and giving the
+        teacher's value of each field in `teacher` (where the teacher disagreed with the model)."""
         for field in self.schema.booleans:
             box = self.query_one(f"#field-{field.name}", Checkbox)
             with box.prevent(Checkbox.Changed):
                 box.value = bool(draft[field.name])
-            label = self._label(field, self._was(field, draft, proposal))
+            label = self._label(field, self._markers(field, draft, proposal, teacher))
             if box.label != label:
                 box.label = label
         for field in self.schema.enums:
@@ -126,15 +129,20 @@ class FieldControls(Vertical):
                     select.clear()
                 else:
                     select.value = draft[field.name]
-            was = self._was(field, draft, proposal)
-            self.query_one(f"#was-{field.name}", Label).update(was or "")
+            markers = self._markers(field, draft, proposal, teacher)
+            self.query_one(f"#was-{field.name}", Label).update(markers or "")
 
     @staticmethod
-    def _was(field: SchemaField, draft: dict[str, Any], proposal: dict[str, Any]) -> Content | None:
-        """The marker for a field changed from its proposal, or None."""
-        if field.name not in proposal or proposal[field.name] == draft[field.name]:
-            return None
-        return Content.styled(f"was {_shown(proposal[field.name])}", CHANGED_STYLE)
+    def _markers(
+        field: SchemaField, draft: dict[str, Any], proposal: dict[str, Any], teacher: dict[str, Any]
+    ) -> Content | None:
+        """The markers of a field changed from its proposal ("was …") or disputed by the teacher, or None."""
+        parts: list[Content] = []
+        if field.name in proposal and proposal[field.name] != draft[field.name]:
+            parts.append(Content.styled(f"was {_shown(proposal[field.name])}", CHANGED_STYLE))
+        if field.name in teacher:
+            parts.append(Content.styled(f"teacher {_shown(teacher[field.name])}", TEACHER_STYLE))
+        return Content(" · ").join(parts) if parts else None
 
     def pick(self, name: str) -> None:
         """Focus an enum's select and open its list, to set the value directly."""

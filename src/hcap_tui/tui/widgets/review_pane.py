@@ -10,6 +10,7 @@ waits on a disk.
 from __future__ import annotations
 
 import functools
+from collections import deque
 from typing import Any, ClassVar
 
 from textual import on
@@ -32,7 +33,7 @@ from hcap_tui.tui.widgets.item_view import ItemView
 from hcap_tui.tui.widgets.placeholders import EmptyState, LoadProgress
 from hcap_tui.tui.widgets.review_checkpoints import CheckpointWrites
 from hcap_tui.tui.widgets.review_loading import SourceLoading
-from hcap_tui.tui.widgets.review_workers import ApprovalWorkers
+from hcap_tui.tui.widgets.review_workers import ApprovalWorkers, held_while_busy
 from hcap_tui.tui.widgets.status_line import StatusLine
 
 # Actions that need an item on screen and the keyboard not taken by a text area or a select.
@@ -79,7 +80,8 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
         self._outcome = ""
         self._could_undo = False
         self._could_order = False
-        self._busy = False  # an undo or a gold reload is under way: item keys wait for it
+        self._busy = False  # an undo or a gold reload is under way: item keys wait for it in `_held`
+        self._held: deque[tuple[str, tuple[Any, ...]]] = deque()  # (action, parameters) typed while busy
         self._checkpoint_timer: Timer | None = None
         self._checkpoint_written = 0.0  # monotonic time of the last checkpoint write
 
@@ -117,6 +119,7 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
             self._outcome = ""
             self._draw_status()
             self.notify(message, severity="error", markup=False)
+            self._run_held()
         elif event.worker.group == "checkpoint":
             self.notify(message, severity="error", markup=False)
 
@@ -153,7 +156,7 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
                 failure += f" · it answered: {raw.strip()}"
         self.query_one(ItemView).show(item.formatted_input, gold_note=gold_note, failure=failure)
         draft = session.draft
-        self.query_one(FieldControls).show(draft, session.proposal)
+        self.query_one(FieldControls).show(draft, session.proposal, session.teacher)
         for field in self.schema.texts:
             area = self.query_one(f"#field-{field.name}", TextArea)
             if area.text != draft[field.name]:
@@ -192,14 +195,19 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
         return focused is not None and any(isinstance(node, (TextArea, Select)) for node in focused.ancestors_with_self)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide item keys until there is an item and while typing; dim undo when there is nothing to undo."""
+        """Hide item keys until there is an item and while typing; dim undo when there is nothing to undo.
+
+        While busy every item key is taken, to be held and checked again when it runs (`held_while_busy`).
+        """
         if action == "leave_editing":
             focused = self.app.focused
             return focused is not None and focused is not self and self in focused.ancestors
         if action in ITEM_ACTIONS:
             session = self.session
-            if session is None or not session.ready or session.empty or self._editing() or self._busy:
+            if session is None or not session.ready or session.empty or self._editing():
                 return False
+            if self._busy:
+                return True
             if session.off_filter and action not in OFF_FILTER_ACTIONS:
                 return False
             if action == "edit_text" and not self.schema.texts:
@@ -210,47 +218,56 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
                 return False
         return True
 
+    @held_while_busy
     def action_toggle_field(self, name: str) -> None:
         """Flip a boolean field."""
         assert self.session is not None
         self.session.toggle(name)
         self._after("", moved=False)
 
+    @held_while_busy
     def action_cycle_field(self, name: str) -> None:
         """Move an enum field to its next value."""
         assert self.session is not None
         self.session.cycle(name)
         self._after("", moved=False)
 
+    @held_while_busy
     def action_pick_field(self, name: str) -> None:
         """Open an enum's list to choose its value directly."""
         self.query_one(FieldControls).pick(name)
 
+    @held_while_busy
     def action_skip(self) -> None:
         """Leave this item unapproved, dropping its edits, and go to the next."""
         assert self.session is not None
         self._after("skipped" if self.session.skip() else "skipped · no more items this way")
 
+    @held_while_busy
     def action_previous(self) -> None:
         """Go to the previous item (in the current filter)."""
         assert self.session is not None
         self._after("" if self.session.previous() else "this is the first item")
 
+    @held_while_busy
     def action_next(self) -> None:
         """Go to the next item (in the current filter)."""
         assert self.session is not None
         self._after("" if self.session.next() else "this is the last item")
 
+    @held_while_busy
     def action_first(self) -> None:
         """Go to the first item (in the current order and filter)."""
         assert self.session is not None
         self._after("" if self.session.first() else "this is the first item")
 
+    @held_while_busy
     def action_last(self) -> None:
         """Go to the last item (in the current order and filter)."""
         assert self.session is not None
         self._after("" if self.session.last() else "this is the last item")
 
+    @held_while_busy
     def action_order_by_confidence(self) -> None:
         """Visit items least confident first, or in file order again; the current item stays on screen."""
         session = self.session
@@ -258,17 +275,20 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
         session.order_by_confidence(not session.order.by_confidence)
         self._after("ordered least confident first" if session.order.by_confidence else "back in file order")
 
+    @held_while_busy
     def action_next_pending(self) -> None:
         """Jump to the next item not yet in gold."""
         assert self.session is not None
         self._after("" if self.session.next_not_in_gold() else "no other item is waiting: all in gold")
 
+    @held_while_busy
     def action_cycle_filter(self) -> None:
         """Switch between all / not in gold / in gold / disagrees with gold."""
         assert self.session is not None
         matching = self.session.cycle_filter()
         self._after(f"{matching} {self.session.filter.counted(matching)}")
 
+    @held_while_busy
     def action_edit_text(self) -> None:
         """Focus the first free-text field (the reasoning) at once, so the very next keys type into it."""
         area = self.query(".text-field").first(TextArea)
@@ -279,6 +299,7 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
         """Give the keyboard back to the pane."""
         self.focus()
 
+    @held_while_busy
     def action_scroll_item(self, lines: int) -> None:
         """Scroll the item's comments."""
         self.query_one(ItemView).scroll_item(lines)
@@ -298,5 +319,5 @@ class ReviewPane(Vertical, SourceLoading, ApprovalWorkers, CheckpointWrites, can
         if self.session is None or self.session.empty:
             return
         self.session.set_value((event.text_area.id or "").removeprefix("field-"), event.text_area.text)
-        self.query_one(FieldControls).show(self.session.draft, self.session.proposal)
+        self.query_one(FieldControls).show(self.session.draft, self.session.proposal, self.session.teacher)
         self._draw_status()

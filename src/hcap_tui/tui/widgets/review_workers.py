@@ -3,11 +3,14 @@
 `ApprovalWorkers` is the part of `ReviewPane` that writes gold. An approval is on disk (fsynced by the
 store) before the next item is drawn; when gold was rewritten under this process it is read again in a
 worker before the approval is retried. Undo (which may rewrite gold) says "undone" only once it is on
-disk. While either works, `_busy` keeps the item keys waiting.
+disk. While either works, `_busy` holds the item keys back (`held_while_busy`) and they run afterwards, in
+the order they were typed, so a burst like `u u u` or `u 1 4` loses no key.
 """
 
 from __future__ import annotations
 
+import functools
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +26,19 @@ from hcap_tui.review_sources import GoldBook
 from hcap_tui.store import Store
 
 
+def held_while_busy(action: Callable[..., None]) -> Callable[..., None]:
+    """Make an item key's action wait while an undo or a gold reload is under way, to run in turn after it."""
+
+    @functools.wraps(action)
+    def run(pane: ApprovalWorkers, *params: Any) -> None:
+        if pane._busy:
+            pane._held.append((action.__name__.removeprefix("action_"), params))
+        else:
+            action(pane, *params)
+
+    return run
+
+
 class ApprovalWorkers(Widget):
     """Approve, gold reload and undo of a review pane; a `Widget` base only so Textual registers its handlers.
 
@@ -32,6 +48,7 @@ class ApprovalWorkers(Widget):
     store: Store
     session: ReviewSession | None
     _busy: bool
+    _held: deque[tuple[str, tuple[Any, ...]]]
     _outcome: str
 
     @dataclass
@@ -46,6 +63,7 @@ class ApprovalWorkers(Widget):
 
         gold: GoldBook
 
+    @held_while_busy
     def action_approve(self) -> None:
         """Save the draft to gold and move on (Enter, even from a checkbox)."""
         session = self.session
@@ -87,7 +105,9 @@ class ApprovalWorkers(Widget):
         self._busy = False
         self.refresh_bindings()
         self._approved(session.position, lambda: session.approve_after_reload(message.gold))
+        self._run_held()
 
+    @held_while_busy
     def action_undo(self) -> None:
         """Take the last approval of this tab back out of gold and return to it."""
         assert self.session is not None
@@ -116,3 +136,11 @@ class ApprovalWorkers(Widget):
         self.session.finish_undo(message.undone)
         self.refresh_bindings()
         self._after("approval undone")
+        self._run_held()
+
+    def _run_held(self) -> None:
+        """Run the keys typed while busy, in order, as they apply now; stop when one makes the pane busy again."""
+        while self._held and not self._busy:
+            name, params = self._held.popleft()
+            if self.check_action(name, params):
+                getattr(self, f"action_{name}")(*params)
