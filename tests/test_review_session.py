@@ -443,3 +443,16 @@ def test_teacher_values_of_a_disputed_prediction_keep_only_schema_fields(store: 
     assert session.teacher == {"in_form": True}
     assert session.next() and session.teacher == {}
     assert session.next() and session.teacher == {}
+
+
+@pytest.mark.parametrize(
+    ("filter_", "count", "words"),
+    [
+        (Filter.ALL, 200, "200 items, no filter"),
+        (Filter.NOT_IN_GOLD, 1, "1 item not in gold"),
+        (Filter.DISAGREES, 1, "1 item disagrees with gold"),
+        (Filter.DISAGREES, 2, "2 items disagree with gold"),
+    ],
+)
+def test_the_filter_announces_its_matches_in_plain_words(filter_: Filter, count: int, words: str) -> None:
+    assert f"{count} {filter_.counted(count)}" == words

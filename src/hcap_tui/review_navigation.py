@@ -27,7 +27,10 @@ class Filter(Enum):
     DISAGREES = "disagrees with gold"
 
     def counted(self, count: int) -> str:
-        """The words after a count of matching items: "1 item disagrees with gold", "2 items disagree with gold"."""
+        """The words after a count of matching items: "1 item disagrees with gold", "2 items disagree with gold",
+        "200 items, no filter"."""
+        if self is Filter.ALL:
+            return f"item{'' if count == 1 else 's'}, no filter"
         if count == 1:
             return f"item {self.value}"
         return "items " + self.value.replace("disagrees", "disagree")
