@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from doubles.loopback import LoopbackHandler, LoopbackServer, scripted
+from doubles.loopback import InFlight, LoopbackHandler, LoopbackServer, scripted
 
 TEST_KEY = "test-gemini-key-8f2c61d0a9"
 ROUTE = re.compile(r"^/(v1[a-z0-9]*)/models/([^/:?]+):generateContent(?:\?.*)?$")
@@ -100,9 +100,13 @@ class GeminiDouble(LoopbackServer):
         self.models = models
         self.reply = reply or (lambda _request: GeminiReply())
         self.requests: list[dict] = []  # {"version", "model", "headers", "body"} in arrival order
-        self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._in_flight = 0
+        self._flight = InFlight()
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests answered at once."""
+        return self._flight.most
 
     @property
     def bodies(self) -> list[dict]:
@@ -123,15 +127,10 @@ class GeminiDouble(LoopbackServer):
                                "or is not supported for generateContent.")
         with self._lock:
             self.requests.append({"version": version, "model": model, "headers": headers, "body": body})
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
-        try:
+        with self._flight.answering():
             reply = self.reply(body)
             if reply.delay:
                 self._stopping.wait(reply.delay)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
         if reply.status >= 400:
             details = None
             if reply.status == 429:

@@ -9,11 +9,33 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, TypeVar
 
 R = TypeVar("R")
+
+
+class InFlight:
+    """Counts the requests a double is answering at once, and the most it ever answered at once."""
+
+    def __init__(self) -> None:
+        self.most = 0
+        self._now = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count one request for as long as the block runs."""
+        with self._lock:
+            self._now += 1
+            self.most = max(self.most, self._now)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._now -= 1
 
 
 class LoopbackServer:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from doubles.loopback import LoopbackHandler, LoopbackServer, scripted
+from doubles.loopback import InFlight, LoopbackHandler, LoopbackServer, scripted
 from doubles.ollama_output import label_for, logprobs_for, tokens
 
 DEFAULT_DIGEST = "sha256:" + hashlib.sha256(b"flat-hcap test weights").hexdigest()
@@ -75,13 +75,17 @@ class OllamaDouble(LoopbackServer):
         self.version = version
         self.max_queue = max_queue
         self.requests: list[dict] = []
-        self.max_in_flight = 0
         self.created: dict[str, dict] = {}
         self.blobs: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(slots)
-        self._in_flight = 0
+        self._flight = InFlight()
         self._waiting = 0
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most chat requests inside slots at once."""
+        return self._flight.most
 
     @property
     def queued(self) -> int:
@@ -106,14 +110,9 @@ class OllamaDouble(LoopbackServer):
         with self._slots:
             with self._lock:
                 self._waiting -= 1
-                self._in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            try:
+            with self._flight.answering():
                 if reply.delay:
                     self._stopping.wait(reply.delay)
-            finally:
-                with self._lock:
-                    self._in_flight -= 1
         if reply.status >= 400:
             return reply.status, {"error": reply.error or "internal error"}
         return 200, self._chat_answer(body, name, reply)
