@@ -23,11 +23,13 @@ from doubles.ollama_double import OllamaDouble, Reply
 from testdata import eligible_inputs, read_jsonl, write_comments
 from typer.testing import CliRunner
 
-import hcap_tui.teachers.gemini as gemini_teacher
+import hcap_tui.models.gemini as gemini_teacher
 from hcap_tui.cli import app
 from hcap_tui.schema import LabelSchema
 from hcap_tui.teacher_prompt import default_guidelines
-from hcap_tui.teachers import open_teacher, parse_teacher
+from hcap_tui.config import open_project
+from hcap_tui.models import label as label_one
+from hcap_tui.models import parse_teacher, teacher
 
 ROWS = [*testdata.ROWS[:4], testdata.ROWS[-1]]  # four eligible rows and one too short to label
 INPUTS = eligible_inputs(ROWS)
@@ -286,9 +288,10 @@ def test_missing_comments_file_is_one_line(data_dir: Path, double: GeminiDouble)
     assert result.exit_code == 1 and "comments.csv not found" in result.stderr
 
 
-def test_a_teacher_can_label_one_input_outside_a_run(double: GeminiDouble, schema: LabelSchema) -> None:
-    teacher = open_teacher(parse_teacher("gemini"), schema, "Label the comment.")
-    first, second = teacher.label(INPUTS[0]), teacher.label(INPUTS[1])
+def test_a_teacher_can_label_one_input_outside_a_run(double: GeminiDouble, schema: LabelSchema,
+                                                      data_dir: Path) -> None:
+    with teacher(open_project(data_dir), parse_teacher("gemini"), "Label the comment.") as gemini:
+        first, second = label_one(gemini, INPUTS[0]), label_one(gemini, INPUTS[1])
     assert first.ok and second.ok
     assert list(first.label or {}) == list(schema.names)
     assert (first.model, first.prompt_tokens, first.attempts) == ("gemini-2.5-flash", 400, 1)
