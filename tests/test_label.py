@@ -19,6 +19,7 @@ from doubles.gemini_double import (
     sequence,
     server_error,
 )
+from doubles.loopback import closed_url
 from doubles.ollama_double import OllamaDouble, Reply
 from testdata import eligible_inputs, read_jsonl, write_comments
 from typer.testing import CliRunner
@@ -357,3 +358,14 @@ def test_an_unreachable_ollama_is_one_line(project: Path) -> None:
     assert result.exit_code == 1
     assert "cannot reach Ollama" in result.stderr and result.stderr.count("\n") == 1
 
+
+
+def test_an_unreachable_gemini_is_one_line(project: Path, double: GeminiDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = closed_url()
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", url)
+    result = label(project, "--count", "2")
+    assert result.exit_code == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: cannot reach Gemini at {url} (ConnectError")
+    assert "GOOGLE_GEMINI_BASE_URL" in error and "Traceback" not in result.output
+    assert not (project / "labeled.jsonl").exists()

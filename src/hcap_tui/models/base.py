@@ -25,6 +25,7 @@ from hcap_tui.models.confidence import TokenLogprob
 from hcap_tui.schema import LabelSchema
 
 T = TypeVar("T")
+pause = asyncio.sleep  # how busy back-off waits; one name so tests can observe the waits without sitting them out
 
 
 class ModelError(HcapError):
@@ -233,9 +234,9 @@ class Labeller:
     async def backing_off(self, request: Callable[[], Awaitable[T]]) -> T:
         """`request()`, tried again while the server says it is busy: after each `busy_backoff` pause, or after
         the wait the server asked for."""
-        for pause in self.busy_backoff:
+        for wait in self.busy_backoff:
             try:
                 return await request()
             except ServerBusy as exc:
-                await asyncio.sleep(pause if exc.retry_after is None else exc.retry_after)
+                await pause(wait if exc.retry_after is None else exc.retry_after)
         return await request()
