@@ -9,7 +9,7 @@ import pytest
 from hcap_tui.config import DataPaths
 from hcap_tui.schema import LabelSchema
 
-pytest_plugins = ["doubles.fixtures"]  # `ollama` and `gemini`: started loopback doubles of both services
+pytest_plugins = ["doubles.fixtures", "engine.fixtures"]  # doubles of Ollama and Gemini; a real llama-server
 
 
 @pytest.fixture(autouse=True)

@@ -37,8 +37,10 @@ def modules(path, prefix):
 names = list(modules(importlib.import_module("hcap_tui").__path__, "hcap_tui."))
 for name in names:
     importlib.import_module(name)
+heavy = ("torch", "transformers", "peft", "trl", "datasets", "unsloth", "xllamacpp")
 print(json.dumps({"after_cli": after_cli, "modules": names,
-                  "textual": sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))}))
+                  "textual": sorted(m for m in sys.modules if m == "textual" or m.startswith("textual.")),
+                  "heavy": sorted(m for m in sys.modules if m in heavy)}))
 """
 
 
@@ -51,6 +53,8 @@ def test_cli_and_data_layer_never_import_textual() -> None:
             "hcap_tui.jsonl", "hcap_tui.config"} <= set(report["modules"])
     assert not any(name.startswith("hcap_tui.tui") for name in report["modules"])
     assert report["textual"] == [], "a data-layer module imports textual"
+    assert {"hcap_tui.train", "hcap_tui.train.run", "hcap_tui.cli.train"} <= set(report["modules"])
+    assert report["heavy"] == [], "import the training libraries inside the functions that use them"
 
 
 def test_signal_names_appear_only_in_the_schema_files() -> None:
@@ -125,6 +129,9 @@ ALLOWED_WRITES = {
     "jsonl.py": None,  # the one place that writes JSONL bytes
     "store.py": None,  # checkpoints and set-aside files, through jsonl.py's atomic writes
     "export.py": {"write_atomic"},  # training files are replaced whole through jsonl.write_atomic
+    # a training run's Modelfile and report (write_atomic) and its GGUF moved into place from a temporary folder
+    "train/artifacts.py": {"write_atomic", "replace"},
+    "train/llama_cpp.py": {"replace"},  # the fetched converter moved into hcap's cache in one step
 }
 
 
