@@ -1,10 +1,11 @@
-"""One contract for every provider: the same inputs and failure cases against each server's loopback double.
+"""One contract for every provider: the same inputs and failure cases against each server.
 
 Each backend serves the model behind its real client path (the `ollama` client, plain httpx for an
-OpenAI-compatible server, the google-genai SDK), opened through the registry as a run opens it, and plays
-generic scripted answers: a valid label, text that is not JSON, an answer cut off by the output limit,
-a busy server, an answer trickled a byte at a time. The real llama-server runs its part of the contract in
-tests/test_llama_server.py.
+OpenAI-compatible server, the google-genai SDK), opened through the registry as a run opens it. The loopback
+doubles play generic scripted answers: a valid label, text that is not JSON, an answer cut off by the output
+limit, a busy server, an answer trickled a byte at a time. A real llama-server (`openai:` over the tiny GGUF
+fixture) runs the cases a real engine can: a valid label, a stopped server, a model it does not serve, and
+concurrent results equal to sequential ones.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from hcap_tui.schema import LabelSchema
 
 ITEM = "3rd of 12, involved in finish | [RACE]: Modest affair | [HORSE]: Denied clear run inside final furlong"
 CUT = '{"in_form": tr'
-MODELS = {"ollama": "flat-hcap", "openai": "flat-hcap", "gemini": "gemini-2.5-flash"}
+MODELS = {"ollama": "flat-hcap", "openai": "flat-hcap", "gemini": "gemini-2.5-flash", "llama-server": "flat-hcap"}
+BACKENDS = ["gemini", "llama-server", "ollama", "openai"]
 
 # Generic answers, as each provider's double plays them.
 SCRIPTS: dict[str, dict[str, Callable[[], Any]]] = {
@@ -77,7 +79,7 @@ def quick_gemini_waits(monkeypatch: pytest.MonkeyPatch) -> None:
 Serve = Callable[..., Any]
 
 
-@pytest.fixture(params=sorted(SCRIPTS))
+@pytest.fixture(params=BACKENDS)
 def serve(request: pytest.FixtureRequest, project: Project, monkeypatch: pytest.MonkeyPatch) -> Serve:
     """`serve(*answers, slots=1, timeout=None, down=False)`: a labeller of this backend, its double playing `answers`
     (then valid labels); `down=True` points it at a port where nothing listens."""
@@ -86,6 +88,14 @@ def serve(request: pytest.FixtureRequest, project: Project, monkeypatch: pytest.
     @contextmanager
     def running(*answers: str, slots: int = 1, timeout: float | None = None, down: bool = False,
                 model: str | None = None) -> Iterator[Labeller]:
+        if provider == "llama-server":
+            if answers:
+                pytest.skip("a real engine does not play scripted answers")
+            url = closed_url() + "/v1" if down else request.getfixturevalue("llama_server").openai_url
+            spec = ModelSpec("openai", model or MODELS[provider])
+            with open_labeller(spec, project, host=url, timeout=timeout) as labeller:
+                yield labeller
+            return
         script = SCRIPTS[provider]
         if any(answer not in script for answer in answers):
             pytest.skip(f"the {provider} double has no {', '.join(answers)} answer")
@@ -121,7 +131,7 @@ def test_a_valid_answer_is_a_validated_label_in_schema_order(serve: Serve, schem
         result = label(labeller, ITEM)
     assert result.ok and result.error is None and result.attempts == 1
     assert list(result.label or {}) == list(schema.names)
-    assert result.model == MODELS[serve.provider] and result.spec.provider == serve.provider
+    assert result.model == MODELS[serve.provider] and result.spec == labeller.spec
     assert result.prompt_tokens and result.completion_tokens and result.latency_ms > 0
 
 
