@@ -69,7 +69,8 @@ def token_rate(client: httpx.Client, bodies: list[dict], concurrency: int) -> fl
     tokens: list[int] = []
 
     def post(body: dict) -> None:
-        tokens.append(client.post("chat/completions", json=body).raise_for_status().json()["usage"]["completion_tokens"])
+        answer = client.post("chat/completions", json=body).raise_for_status().json()
+        tokens.append(answer["usage"]["completion_tokens"])
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:

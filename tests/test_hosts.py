@@ -78,7 +78,7 @@ def test_a_malformed_ollama_host_breaks_no_front_end(project: Path, host: str) -
         assert "Traceback" not in done.stderr
     done = run_script("hcap", "predict", "--data-dir", str(project), env=env, cwd=project)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr == f"error: OLLAMA_HOST {host!r} is not a server URL " + done.stderr.split(" is not a server URL ", 1)[1]
+    assert done.stderr.startswith(f"error: OLLAMA_HOST {host!r} is not a server URL (")
     assert done.stderr.count("\n") == 1
 
 

@@ -360,7 +360,8 @@ def test_an_unreachable_ollama_is_one_line(project: Path) -> None:
 
 
 
-def test_an_unreachable_gemini_is_one_line(project: Path, double: GeminiDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_gemini_is_one_line(project: Path, double: GeminiDouble,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     url = closed_url()
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", url)
     result = label(project, "--count", "2")

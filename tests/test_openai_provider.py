@@ -125,7 +125,7 @@ def test_busy_for_good_is_one_line(schema: LabelSchema, waits: list[float]) -> N
     with (
         OpenAIDouble(reply=lambda _body: busy(429)) as double,
         labeller(double.base_url, schema) as model,
-        pytest.raises(ServerBusy, match=r"stayed busy \(429: Too many requests\) through every retry: lower --concurrency"),
+        pytest.raises(ServerBusy, match=r"busy \(429: Too many requests\) through every retry: lower --concurrency"),
     ):
         label(model, ITEM)
     assert len(double.requests) == 1 + len(waits)

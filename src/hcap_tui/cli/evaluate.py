@@ -28,7 +28,7 @@ HOST_HELP = (
     "Server URL: Ollama's (default: `ollama_host` in hcap.toml, else $OLLAMA_HOST, else http://127.0.0.1:11434), "
     "or for openai: models the base URL such as http://127.0.0.1:8080/v1 (default: `openai_base_url`)."
 )
-CONCURRENCY_HELP = "Requests in flight; match the server's parallel slots (default: `concurrency` in hcap.toml, else 1)."
+CONCURRENCY_HELP = "Requests in flight; match the server's slots (default: `concurrency` in hcap.toml, else 1)."
 DIGEST_SHOWN = 12  # hex digits of a model digest shown to tell versions apart
 
 

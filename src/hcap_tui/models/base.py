@@ -2,8 +2,9 @@
 
 A labeller turns one `formatted_input` into a `LabelResult`: a validated label, or a kept failure with
 the raw text and the reason, plus tokens, latency, the model's id and digest and, when asked for,
-per-signal confidence. Providers (Ollama, any OpenAI-compatible server, Gemini) implement one thing:
-`ask`, a single request answered with an `Answer`, backing off on their own server's busy signals.
+per-signal confidence. Providers (Ollama, any OpenAI-compatible server, Gemini) implement a check that the
+model can be used and `ask`: a single request answered with an `Answer`, backing off on their own server's
+busy signals.
 Validation, the one retry of a bad output and batching are written once above them (`batch.py`), so
 predict, label and eval behave the same on every backend.
 
@@ -175,7 +176,7 @@ class Labeller:
         await client.aclose()
 
     def logprobs_unavailable(self) -> str | None:
-        """Why this server cannot return log-probabilities, when that is known before asking; None otherwise."""
+        """The server (say `Ollama 0.12.10`) when it is known not to return log-probabilities; None otherwise."""
         return None
 
     # -- shared machinery

@@ -188,7 +188,9 @@ class OpenAILabeller(Labeller):
                 f"openai:<a name the server lists at /models>, and check --host ends in /v1 (e.g. {EXAMPLE_URL})"
             )
         if status in (401, 403):
-            raise ModelError(f"the server at {self.host} refused the request ({status}: {reason}): check {KEY_VARIABLE}")
+            raise ModelError(
+                f"the server at {self.host} refused the request ({status}: {reason}): check {KEY_VARIABLE}"
+            )
         raise ModelError(f"the server at {self.host} answered {status}: {reason}")
 
     def _timed_out(self) -> RequestTimeout:
