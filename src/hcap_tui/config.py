@@ -120,7 +120,7 @@ def resolve_data_dir(option: Path | None) -> Path:
 
 def load_settings(paths: DataPaths) -> Settings:
     """Settings from the folder's `hcap.toml`, or the defaults when there is none."""
-    if not paths.config.is_file():
+    if not os.path.lexists(paths.config):  # a broken or looping link is reported below, not ignored
         return Settings()
     try:
         data = tomllib.loads(paths.config.read_text(encoding="utf-8"))

@@ -146,7 +146,11 @@ async def _run(
                 run.add(result)
                 if result.ok:
                     record = teacher_record(project.schema, teacher.kind, result, metadata[result.formatted_input])
-                    store.append(project.paths.labeled, [record])
+                    try:
+                        store.append(project.paths.labeled, [record])
+                    except HcapError:
+                        run.labeled -= 1  # counted above with its tokens, but not saved
+                        raise
                 if on_result is not None:
                     on_result(result)
     except HcapError as exc:
