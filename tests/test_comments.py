@@ -180,7 +180,7 @@ def test_missing_columns_are_named_in_one_error(tmp_path: Path) -> None:
     [
         (b"", "is empty"),
         (",".join(COLUMNS).encode() + b'\n"' + b"x" * 30 + b",,1,2,\n1,2,3,4,5\n", "line 2 opens a quoted cell"),
-        ("caf\xe9,".encode("latin-1") + ",".join(COLUMNS).encode() + b"\n", "line 1, its header row, not UTF-8"),
+        ("caf\xe9,".encode("latin-1") + ",".join(COLUMNS).encode() + b"\n", r"line 1 \(the header row\) is not UTF-8"),
     ],
 )
 def test_unreadable_csv_is_one_clear_error(tmp_path: Path, content: bytes, words: str) -> None:

@@ -151,7 +151,7 @@ class CommentsFile:
         try:
             columns = [c.strip() for c in _parse_record(first)]
         except _BadRow as exc:
-            raise DataError(f"{self.path} line 1, its header row, {exc}") from None
+            raise DataError(f"{self.path} line 1 (the header row) is {exc}") from None
         repeated = sorted({c for c in columns if c and columns.count(c) > 1}, key=columns.index)
         if repeated:
             named = f"columns {', '.join(repeated)}" if len(repeated) > 1 else f"column {repeated[0]}"

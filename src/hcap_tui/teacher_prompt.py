@@ -9,7 +9,6 @@ in its data folder.
 from __future__ import annotations
 
 import os
-
 from importlib import resources
 
 from hcap_tui.config import DataPaths
