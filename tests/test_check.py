@@ -149,3 +149,10 @@ def test_a_header_only_csv_says_it_has_no_eligible_comments(data_dir: Path, olla
         assert "already" not in result.output
     result = check(data_dir)
     assert result.exit_code == 0 and "  ok    comments.csv: 0 rows, 0 eligible" in result.stdout
+
+
+def test_a_data_folder_that_is_a_symlink_loop_is_not_called_missing(tmp_path: Path) -> None:
+    os.symlink("data", tmp_path / "data")
+    result = check(tmp_path / "data")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: data folder {tmp_path / 'data'} is not a folder: ")
