@@ -180,8 +180,7 @@ def test_missing_columns_are_named_in_one_error(tmp_path: Path) -> None:
     [
         (b"", "is empty"),
         (",".join(COLUMNS).encode() + b'\n"' + b"x" * 30 + b",,1,2,\n1,2,3,4,5\n", "line 2 opens a quoted cell"),
-        (",".join(COLUMNS).encode() + b"\n" + "caf\xe9 au lait, kept on well".encode("latin-1") + b",,1,2,\n",
-         "line 2 is not UTF-8"),
+        ("caf\xe9,".encode("latin-1") + ",".join(COLUMNS).encode() + b"\n", r"line 1 \(the header row\) is not UTF-8"),
     ],
 )
 def test_unreadable_csv_is_one_clear_error(tmp_path: Path, content: bytes, words: str) -> None:
@@ -199,7 +198,8 @@ def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
 def test_header_only_file_has_nothing_to_sample(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "comments.csv", [])
     assert list(CommentsFile(path)) == []
-    assert CommentsFile(path).random_sample(5, seed=1) == []
+    with pytest.raises(DataError, match="comments.csv has 0 eligible comments: it has no rows below its header"):
+        CommentsFile(path).random_sample(5, seed=1)
 
 
 @pytest.fixture
@@ -278,3 +278,89 @@ def test_sample_is_uniform_over_eligible_rows(tmp_path: Path) -> None:
     chi_square = sum((observed - expected) ** 2 / expected for observed in tally.values())
     assert chi_square < 45  # 15 degrees of freedom: p < 0.0001 only if sampling were biased
     assert all(abs(observed - expected) < 0.15 * expected for observed in tally.values())
+
+
+@pytest.mark.parametrize(
+    ("position", "runners", "beaten", "reason"),
+    [
+        ("3", "0", "1", "number_of_runners '0' is not a whole number of runners"),
+        ("2", "abc", "1", "number_of_runners 'abc' is not a whole number of runners"),
+        ("5", "-3", "1", "number_of_runners '-3' is not a whole number of runners"),
+        ("12", "2.5", "", "number_of_runners '2.5' is not a whole number of runners"),
+        ("9", "8", "4", "finishing_position 9 is behind the last of 8 runners"),
+        ("4", "9", "-2", "total_distance_beaten '-2' is negative"),
+        ("1", "9", "-0.5", "total_distance_beaten '-0.5' is negative"),
+    ],
+)
+def test_rows_with_impossible_numbers_are_not_eligible_and_are_listed(
+    tmp_path: Path, position: str, runners: str, beaten: str, reason: str
+) -> None:
+    assert format_input(row(position, runners, beaten)) is None
+    path = write_csv(tmp_path / "comments.csv", [row("2", "9", "1"), row(position, runners, beaten)])
+    counts = CommentsFile(path).count()
+    assert (counts.rows, counts.eligible) == (2, 1)
+    assert [str(p) for p in counts.problems] == [f"comments.csv line 3: {reason}; skipped"]
+    assert len(CommentsFile(path).random_sample(10, seed=1)) == 1
+
+
+def test_rows_with_the_wrong_number_of_cells_are_not_eligible_and_are_listed(tmp_path: Path) -> None:
+    path = tmp_path / "comments.csv"
+    good = f'"{HORSE}",Fair gallop,2,9,1\n'
+    # A newline typed into an unquoted cell splits one row into two, neither with the header's five cells.
+    split = "Tracked leaders, every chance,Strong pace\n12,2.5,3\n"
+    path.write_text(",".join(COLUMNS) + "\n" + good + split.replace(", every", " every") + good.replace("2,9", "3,9"),
+                    encoding="utf-8")
+    counts = CommentsFile(path).count()
+    assert (counts.rows, counts.eligible) == (4, 2)
+    assert [str(p) for p in counts.problems] == [
+        "comments.csv line 3: 2 cells where the header has 5 (a line break or comma outside quotes?); skipped",
+        "comments.csv line 4: 3 cells where the header has 5 (a line break or comma outside quotes?); skipped",
+    ]
+    assert [c.formatted_input.split(" |")[0] for c in CommentsFile(path)] == [
+        "2nd of 9, involved in finish", "3rd of 9, involved in finish"
+    ]
+
+
+def test_a_repeated_column_name_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "comments.csv"
+    path.write_text(",".join([*COLUMNS, "horse_name", "finishing_position"]) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        CommentsFile(path).random_sample(3, seed=1)
+    assert str(caught.value) == (
+        f"{path} has the column finishing_position more than once in its header row: rename or remove the repeats"
+    )
+
+
+def test_a_file_with_no_eligible_row_says_so(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "comments.csv", [row("PU", "9", ""), row(horse="short")])
+    with pytest.raises(DataError, match="comments.csv has 0 eligible comments: no row has a horse comment over 20"):
+        CommentsFile(path).random_sample(3, seed=1)
+    path = write_csv(tmp_path / "comments.csv", [row()])
+    assert CommentsFile(path).random_sample(3, seed=1, exclude={format_input(row())}) == []  # all excluded: no error
+
+
+def test_a_row_that_is_not_utf8_is_skipped_the_same_way_whatever_the_seed(tmp_path: Path) -> None:
+    rows = [row(str(i % 9 + 1), "9", "1", f"Race {i}", f"{HORSE} #{i}") for i in range(40)]
+    bad_line = 18  # rows[16]: the header is line 1
+    path = write_csv(tmp_path / "comments.csv", rows)
+    path.write_bytes(path.read_bytes().replace(b"Race 16,", "Caf\xe9 16,".encode("latin-1")))
+    # The same file with that row merely ineligible instead: every seed must draw exactly what it draws.
+    rows[16] = row("PU", "9", "1", "Race 16", f"{HORSE} #16")
+    pulled_up = write_csv(tmp_path / "pulled_up.csv", rows)
+    for seed in range(40):
+        drawn = CommentsFile(path).random_sample(5, seed=seed)
+        assert inputs(drawn) == inputs(CommentsFile(pulled_up).random_sample(5, seed=seed)), seed
+    assert len(list(CommentsFile(path))) == 39
+    assert [str(p) for p in CommentsFile(path).count().problems] == [
+        f"comments.csv line {bad_line}: not UTF-8 text (re-save the file as UTF-8); skipped"
+    ]
+
+
+def test_a_quoted_cell_over_128_kib_is_read(tmp_path: Path) -> None:
+    long_race = 'A "truly" run race, strong pace, ' * 6000  # about 200 KiB, with quotes and commas inside
+    path = write_csv(tmp_path / "comments.csv", [row(race=long_race), row("2", "9", "1")])
+    assert len(long_race) > 128 * 1024
+    comments = list(CommentsFile(path))
+    assert len(comments) == 2 and comments[0].formatted_input.endswith(f"[RACE]: {long_race} | [HORSE]: {HORSE}")
+    assert CommentsFile(path).count().problems == []
+    assert len(CommentsFile(path).random_sample(2, seed=3)) == 2

@@ -245,3 +245,35 @@ def test_a_tiny_eval_split_is_warned_about_and_a_large_one_is_not(data_dir, path
     assert f"warning: eval_data.jsonl has only {held_out} row" in tiny.stderr
     assert json.loads(export(data_dir, "--json").stdout)["eval_warning"].startswith("eval_data.jsonl has only")
     assert ample.exit_code == 0 and "eval_data.jsonl has" not in ample.stderr
+
+
+def test_gold_with_empty_text_is_left_out_with_a_warning(data_dir, paths, schema) -> None:
+    write_gold(paths, [gold_line(schema, i) for i in range(30)])
+    write_gold(paths, [gold_line(schema, 3, reasoning=""), gold_line(schema, 8, reasoning=" \n\t ")])
+
+    result = export(data_dir)
+
+    assert result.exit_code == 0, result.output
+    exported = prompts(paths.training) | prompts(paths.eval)
+    assert len(exported) == 28 and not {item_input(3), item_input(8)} & exported
+    assert (
+        "warning: 2 gold item(s) left out: reasoning is empty (goldstandard.jsonl line(s) 31, 32); "
+        "approve them again in the review app with the text written\n"
+    ) in result.stderr
+    summary = json.loads(export(data_dir, "--json").stdout)
+    assert summary["left_out"] == ["goldstandard.jsonl line 31: reasoning is empty",
+                                   "goldstandard.jsonl line 32: reasoning is empty"]
+
+
+def test_the_text_fields_left_empty_come_from_the_projects_schema(data_dir, paths) -> None:
+    own = {"name": "two", "fields": [{"name": "keen", "type": "bool"}, {"name": "why", "type": "text"}]}
+    (data_dir / "label_schema.json").write_text(json.dumps(own), encoding="utf-8")
+    lines = [{"formatted_input": item_input(i), "keen": i % 2 == 0, "why": "" if i == 4 else f"Because {i}."}
+             for i in range(12)]
+    write_gold(paths, lines)
+
+    result = export(data_dir, "--eval-fraction", "0")
+
+    assert result.exit_code == 0, result.output
+    assert "left out: why is empty (goldstandard.jsonl line(s) 5)" in result.stderr
+    assert item_input(4) not in prompts(paths.training) and len(prompts(paths.training)) == 11

@@ -27,6 +27,10 @@ REQUIRED_COLUMNS = (HORSE, RACE, POSITION, RUNNERS, BEATEN)
 MIN_HORSE_COMMENT = 20  # a horse comment must be longer than this to be worth labelling
 _BOM = b"\xef\xbb\xbf"
 
+# A record is already whole in memory when the csv module splits it, so its per-cell limit (128 KiB by
+# default, which would turn one long, correctly quoted comment into a parse error) guards nothing here.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+
 
 @dataclass(frozen=True)
 class Comment:
@@ -38,11 +42,24 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class RowProblem:
+    """A data row whose cells cannot be what the user meant: never eligible, and listed by `hcap check`."""
+
+    path: Path
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path.name} line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class CommentCounts:
-    """How many data rows a file has and how many of them are eligible."""
+    """How many data rows a file has, how many of them are eligible, and the rows that cannot be read right."""
 
     rows: int
     eligible: int
+    problems: list[RowProblem] = field(default_factory=list)
 
 
 def ordinal(n: int) -> str:
@@ -69,26 +86,51 @@ def distance_category(beaten: str) -> str | None:
 def format_input(row: dict[str, str]) -> str | None:
     """The model input for one CSV row, or None when the row is not eligible.
 
-    Eligible: horse comment longer than 20 characters, numeric finishing position, runners present.
+    Eligible: horse comment longer than 20 characters, a whole-number finishing position, a whole number
+    of runners no smaller than it, and a distance beaten that is blank, text or not negative.
     """
     horse = row.get(HORSE) or ""
     position = _whole_number(row.get(POSITION) or "")
-    runners_text = (row.get(RUNNERS) or "").strip()
-    if len(horse.strip()) <= MIN_HORSE_COMMENT or position is None or not runners_text:
+    runners = _whole_number(row.get(RUNNERS) or "")
+    if len(horse.strip()) <= MIN_HORSE_COMMENT or position is None or runners is None or position > runners:
         return None
-    runners = _whole_number(runners_text)
-    runners_shown = str(runners) if runners is not None else runners_text
+    beaten = row.get(BEATEN) or ""
+    lengths = _number(beaten)
+    if lengths is not None and lengths < 0:
+        return None
     if position == 1:
         parts = ["Won"]
     else:
-        result = f"{ordinal(position)} of {runners_shown}"
-        category = distance_category(row.get(BEATEN) or "")
+        result = f"{ordinal(position)} of {runners}"
+        category = distance_category(beaten)
         parts = [f"{result}, {category}" if category else result]
     race = row.get(RACE) or ""
     if race.strip():
         parts.append(f"[RACE]: {race}")
     parts.append(f"[HORSE]: {horse}")
     return " | ".join(parts)
+
+
+def row_problem(row: dict[str, str]) -> str | None:
+    """Why a row's numbers cannot be right (so it is not eligible, and `hcap check` lists it), or None.
+
+    Text where a number is expected is fine for the finishing position (PU, F, UR) and the distance
+    (nk, shd); a number of runners that is not a whole number above 0, a position behind the last
+    runner, or a negative distance beaten are not.
+    """
+    runners_text = (row.get(RUNNERS) or "").strip()
+    if not runners_text:
+        return None
+    runners = _whole_number(runners_text)
+    if runners is None:
+        return f"{RUNNERS} {runners_text!r} is not a whole number of runners"
+    position = _whole_number(row.get(POSITION) or "")
+    if position is not None and position > runners:
+        return f"{POSITION} {position} is behind the last of {runners} runners"
+    lengths = _number(row.get(BEATEN) or "")
+    if lengths is not None and lengths < 0:
+        return f"{BEATEN} {(row.get(BEATEN) or '').strip()!r} is negative"
+    return None
 
 
 class CommentsFile:
@@ -106,7 +148,16 @@ class CommentsFile:
             raise DataError(f"{self.path} is empty: it needs a header row with {', '.join(REQUIRED_COLUMNS)}") from None
         finally:
             records.close()
-        columns = [c.strip() for c in _parse_record(first, self.path, 1)]
+        try:
+            columns = [c.strip() for c in _parse_record(first)]
+        except _BadRow as exc:
+            raise DataError(f"{self.path} line 1 (the header row) is {exc}") from None
+        repeated = sorted({c for c in columns if c and columns.count(c) > 1}, key=columns.index)
+        if repeated:
+            named = f"columns {', '.join(repeated)}" if len(repeated) > 1 else f"column {repeated[0]}"
+            raise DataError(
+                f"{self.path} has the {named} more than once in its header row: rename or remove the repeats"
+            )
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
             # Each required column is named once: the missing ones, then the ones the header already has.
@@ -121,21 +172,46 @@ class CommentsFile:
 
     def __iter__(self) -> Iterator[Comment]:
         """Every eligible row, in file order."""
+        for entry in self.scan():
+            if isinstance(entry, Comment):
+                yield entry
+
+    def scan(self) -> Iterator[Comment | RowProblem | None]:
+        """Each data row in file order: a Comment when eligible, a RowProblem when it cannot be read right
+        (not UTF-8, not CSV, the wrong number of cells, impossible numbers), None when merely not eligible."""
         columns = self.header()
         for line_no, raw in self._data_records():
-            comment = _comment(columns, _parse_record(raw, self.path, line_no), line_no)
-            if comment is not None:
-                yield comment
+            yield self._entry(columns, raw, line_no)
 
     def count(self) -> CommentCounts:
-        """Rows and eligible rows in the file."""
-        columns = self.header()
+        """Rows and eligible rows in the file, and the rows that cannot be read right."""
         rows = eligible = 0
-        for line_no, raw in self._data_records():
+        problems: list[RowProblem] = []
+        for entry in self.scan():
             rows += 1
-            if _comment(columns, _parse_record(raw, self.path, line_no), line_no) is not None:
+            if isinstance(entry, Comment):
                 eligible += 1
-        return CommentCounts(rows=rows, eligible=eligible)
+            elif entry is not None:
+                problems.append(entry)
+        return CommentCounts(rows=rows, eligible=eligible, problems=problems)
+
+    def _entry(self, columns: list[str], raw: bytes, line_no: int) -> Comment | RowProblem | None:
+        """One raw data record as a Comment, a RowProblem or None (see `scan`)."""
+        try:
+            cells = _parse_record(raw)
+        except _BadRow as exc:
+            return RowProblem(self.path, line_no, f"{exc}; skipped")
+        if len(cells) != len(columns):
+            return RowProblem(
+                self.path, line_no,
+                f"{len(cells)} cells where the header has {len(columns)} (a line break or comma outside quotes?); "
+                "skipped",
+            )
+        row = dict(zip(columns, cells))
+        problem = row_problem(row)
+        if problem is not None:
+            return RowProblem(self.path, line_no, f"{problem}; skipped")
+        return _comment(row, line_no)
 
     def random_sample(self, count: int, seed: int | None = None, exclude: Iterable[str] = ()) -> list[Comment]:
         """`count` eligible comments drawn uniformly without replacement, skipping excluded inputs.
@@ -154,18 +230,29 @@ class CommentsFile:
         draw = rng.random
         heap: list[tuple[float, int, Comment]] = []  # max-heap on key via negation
         chosen: set[str] = set()
+        eligible = line_no = 0
         for line_no, raw in self._data_records():
             key = draw()
             if len(heap) >= count and key >= -heap[0][0]:
                 continue
-            comment = _comment(columns, _parse_record(raw, self.path, line_no), line_no)
-            if comment is None or comment.formatted_input in excluded or comment.formatted_input in chosen:
+            comment = self._entry(columns, raw, line_no)
+            if not isinstance(comment, Comment):
+                continue
+            eligible += 1
+            if comment.formatted_input in excluded or comment.formatted_input in chosen:
                 continue
             heapq.heappush(heap, (-key, line_no, comment))
             chosen.add(comment.formatted_input)
             if len(heap) > count:
                 _, _, dropped = heapq.heappop(heap)
                 chosen.discard(dropped.formatted_input)
+        if not eligible:  # every row was looked at: none can ever be drawn, whatever is excluded
+            if not line_no:
+                raise DataError(f"{self.path} has 0 eligible comments: it has no rows below its header row")
+            raise DataError(
+                f"{self.path} has 0 eligible comments: no row has a horse comment over {MIN_HORSE_COMMENT} "
+                "characters, a finishing place and the number of runners (`hcap check` lists rows it cannot read)"
+            )
         return [comment for _, _, comment in sorted(heap, key=lambda entry: -entry[0])]
 
     def _data_records(self) -> Iterator[tuple[int, bytes]]:
@@ -211,24 +298,27 @@ class CommentsFile:
                 )
 
 
-def _parse_record(raw: bytes, path: Path, line_no: int) -> list[str]:
-    """Decode and split one raw record into its cells."""
+class _BadRow(ValueError):
+    """A record that is not UTF-8 or not CSV; its message says which."""
+
+
+def _parse_record(raw: bytes) -> list[str]:
+    """Decode and split one raw record into its cells; `_BadRow` when it cannot be."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise DataError(f"{path} line {line_no} is not UTF-8: re-save the file as UTF-8") from None
+        raise _BadRow("not UTF-8 text (re-save the file as UTF-8)") from None
     try:
         return next(csv.reader([text.rstrip("\r\n")]), [])
     except csv.Error:
-        raise DataError(
-            f"{path} line {line_no} is not a valid CSV row (a quote or line break is out of place): "
-            "fix its quotes or save the file with \\n or \\r\\n line endings"
+        raise _BadRow(
+            "not a valid CSV row (a quote or line break out of place: fix its quotes, "
+            "or save the file with \\n or \\r\\n line endings)"
         ) from None
 
 
-def _comment(columns: list[str], cells: list[str], line_no: int) -> Comment | None:
+def _comment(row: dict[str, str], line_no: int) -> Comment | None:
     """An eligible Comment from a parsed row, or None."""
-    row = dict(zip(columns, cells))
     formatted = format_input(row)
     if formatted is None:
         return None

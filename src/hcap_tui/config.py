@@ -126,7 +126,7 @@ def resolve_data_dir(option: Path | None) -> Path:
 
 def load_settings(paths: DataPaths) -> Settings:
     """Settings from the folder's `hcap.toml`, or the defaults when there is none."""
-    if not paths.config.is_file():
+    if not os.path.lexists(paths.config):  # a broken or looping link is reported below, not ignored
         return Settings()
     try:
         data = tomllib.loads(paths.config.read_text(encoding="utf-8"))
@@ -146,7 +146,7 @@ def load_settings(paths: DataPaths) -> Settings:
 def open_project(data_dir: Path | None, *, must_exist: bool = True) -> Project:
     """Resolve and open a data folder, raising DataError when it is missing and must exist."""
     root = resolve_data_dir(data_dir)
-    if must_exist and root.exists() and not root.is_dir():
+    if must_exist and os.path.lexists(root) and not root.is_dir():  # a file, or a link looping or leading nowhere
         raise DataError(f"data folder {root} is not a folder: pass --data-dir or set {DATA_DIR_ENV} to a folder")
     if must_exist and not root.is_dir():
         raise DataError(

@@ -19,7 +19,7 @@ from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError
 from hcap_tui.jsonl import LineProblem, encode, write_atomic
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import GoldIndex
+from hcap_tui.store import GoldIndex, LabeledItem
 
 DEFAULT_EVAL_FRACTION = 0.1
 # A minority value seen fewer times than this, or in a smaller share of training rows, is too rare to learn reliably.
@@ -52,7 +52,8 @@ class ExportFormat(str, Enum):
 
 def split_key(formatted_input: str) -> str:
     """The item's stable identity for splitting and ordering: the SHA-256 of its formatted_input."""
-    return hashlib.sha256(formatted_input.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate read from a JSON escape still hashes (valid text hashes as plain UTF-8).
+    return hashlib.sha256(formatted_input.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def split_of(formatted_input: str, eval_fraction: float) -> str:
@@ -127,6 +128,19 @@ class Export:
     fmt: ExportFormat
     eval_fraction: float
     skipped: list[LineProblem] = field(default_factory=list)
+    left_out: list[LineProblem] = field(default_factory=list)
+    """Gold items with an empty text field: a completion without its reasoning would teach the model to skip it."""
+
+    def left_out_warning(self) -> str | None:
+        """One line saying how many gold items were left out for empty text, and on which lines, or None."""
+        if not self.left_out:
+            return None
+        lines = ", ".join(str(problem.line) for problem in self.left_out)
+        reasons = "; ".join(dict.fromkeys(problem.reason for problem in self.left_out))
+        return (
+            f"{len(self.left_out)} gold item(s) left out: {reasons} ({self.left_out[0].path.name} line(s) {lines}); "
+            "approve them again in the review app with the text written"
+        )
 
     def rare_values(self) -> list[RareValue]:
         """Minority training values below `RARE_MIN_COUNT` rows or `RARE_MIN_SHARE` of the rows, in schema order.
@@ -167,6 +181,7 @@ class Export:
                 {"field": r.field, "value": r.value, "count": r.count, "message": str(r)} for r in self.rare_values()
             ],
             "skipped": [str(problem) for problem in self.skipped],
+            "left_out": [str(problem) for problem in self.left_out],
         }
 
 
@@ -183,11 +198,21 @@ def build_export(
         raise DataError(f"--eval-fraction {eval_fraction} is out of range: give a number at least 0 and below 1")
     skipped = list(gold.loaded.problems)
     export = Export(Split(TRAIN, paths.training), Split(EVAL, paths.eval), fmt, eval_fraction, skipped)
-    items = [(item.formatted_input, item.label) for item in gold.by_input.values() if item.label is not None]
+    items = []
+    for item in gold.by_input.values():
+        if item.label is None:
+            continue
+        blank = empty_texts(schema, item, paths.gold)
+        if blank is not None:
+            export.left_out.append(blank)
+        else:
+            items.append((item.formatted_input, item.label))
     if not items:
         unreadable = f" ({len(skipped)} unreadable lines: hcap check lists them)" if skipped else ""
+        empty = f" ({len(export.left_out)} with empty text: hcap check lists them)" if export.left_out else ""
         raise DataError(
-            f"no gold items in {paths.gold}{unreadable}: approve items in the review app (hcap-tui review), then export"
+            f"no gold items in {paths.gold}{unreadable}{empty}: approve items in the review app (hcap-tui review), "
+            "then export"
         )
     by_split: dict[str, list[tuple[str, str, dict[str, Any]]]] = {TRAIN: [], EVAL: []}
     for formatted, label in items:
@@ -201,6 +226,16 @@ def build_export(
             f"all {len(items)} gold items fall in the eval split: lower --eval-fraction or approve more items first"
         )
     return export
+
+
+def empty_texts(schema: LabelSchema, item: LabeledItem, path: Path) -> LineProblem | None:
+    """An item (of the file at `path`) whose label leaves a text field empty or only whitespace, as a problem
+    on its line; None when every text field has some text."""
+    blank = schema.blank_texts(item.label or {})
+    if not blank:
+        return None
+    names = " and ".join(blank)
+    return LineProblem(path, item.line, f"{names} {'is' if len(blank) == 1 else 'are'} empty")
 
 
 def count_values(schema: LabelSchema, labels: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:

@@ -6,6 +6,10 @@ whole lines and fsync before returning, so `kill -9` loses at most the line in f
 reviewers never interleave bytes. Rewrites (compaction, undo of a line that is no longer last) go
 through a temporary file and `os.replace` under the same lock; because appenders reopen the path
 after locking, none of them can write into a replaced file.
+
+A write that fails (disk full, quota, permissions, an I/O error) leaves the file as it was: an append
+truncates its partial bytes away before the lock is released, a rewrite removes its temporary file.
+Temporary files a killed rewrite left behind are removed by the next rewrite of the same file.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hcap_tui.errors import DataError
+from hcap_tui.errors import DataError, WriteFailed, os_problem
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,17 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 def encode(record: dict[str, Any]) -> bytes:
     """One JSONL line for a record, keys in the order the dict holds them."""
-    return (_ENCODER.encode(record) + "\n").encode("utf-8")
+    return json_bytes(_ENCODER.encode(record) + "\n")
+
+
+def json_bytes(text: str) -> bytes:
+    """The UTF-8 bytes of JSON text, whatever strings it holds.
+
+    A lone surrogate (`"\\ud800"` in a line some other tool wrote) has no UTF-8 form; it can only sit
+    inside a JSON string, where its `\\udXXXX` escape is what any JSON reader turns back into it, so
+    the value round-trips and every other character stays as readable UTF-8.
+    """
+    return text.encode("utf-8", "backslashreplace")
 
 
 class JsonlFile:
@@ -88,7 +104,7 @@ class JsonlFile:
         try:
             fd = _open_lock(self.lock_path)
         except OSError as exc:
-            raise DataError(
+            raise WriteFailed(
                 f"cannot write in {self.path.parent}: {exc.strerror or exc}; check the folder exists and is writable"
             ) from None
         try:
@@ -113,7 +129,7 @@ class JsonlFile:
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+            raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
         data = data.removeprefix(_BOM)  # written by some Windows editors; not part of the first record
         lines = data.split(b"\n")
         torn = not data.endswith(b"\n")
@@ -153,7 +169,11 @@ class JsonlFile:
             os.close(lock_fd)
 
     def _append_locked(self, payload: bytes) -> Appended:
-        """Append `payload` while holding the lock, starting a fresh line if the last one was torn."""
+        """Append `payload` while holding the lock, starting a fresh line if the last one was torn.
+
+        If any step fails (a full disk after half the bytes, a failed fsync) the file is cut back to its
+        size before this append, so no partial line is left for the next writer to build on.
+        """
         created = False
         try:
             try:
@@ -162,21 +182,32 @@ class JsonlFile:
                 fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
                 created = True
         except OSError as exc:
-            raise DataError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+            raise WriteFailed(f"cannot write {self.path}: {os_problem(exc)}") from None
+        size = -1
         try:
             stat = os.fstat(fd)
             size = stat.st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 _write_all(fd, b"\n" + payload)
-                size += 1
+                offset = size + 1
             else:
                 _write_all(fd, payload)
+                offset = size
             os.fsync(fd)
+        except OSError as exc:
+            restored = size < 0 or _truncate(fd, size)
+            if created and restored:
+                self.path.unlink(missing_ok=True)
+            state = "left as it was" if restored else "its last line may be incomplete: hcap check shows it"
+            raise WriteFailed(f"cannot write {self.path} ({state}): {os_problem(exc)}") from None
         finally:
             os.close(fd)
         if created:
-            _fsync_dir(self.path.parent)
-        return Appended(self.path, size, payload, stat.st_ino)
+            try:
+                _fsync_dir(self.path.parent)
+            except OSError as exc:
+                raise WriteFailed(f"cannot make {self.path} durable: {os_problem(exc)}") from None
+        return Appended(self.path, offset, payload, stat.st_ino)
 
     def remove(self, receipt: Appended) -> int | None:
         """Take an earlier append back out; returns the file's inode afterwards, None when those bytes are gone.
@@ -205,6 +236,8 @@ class JsonlFile:
                     content = handle.read()
             except FileNotFoundError:
                 return None
+            except OSError as exc:
+                raise WriteFailed(f"cannot undo in {self.path}: {os_problem(exc)}") from None
             at = _find_lines(content, receipt.data)
             if at < 0:
                 return None
@@ -218,17 +251,81 @@ class JsonlFile:
 
     def replace_locked(self, content: bytes) -> None:
         """Atomically replace the file with `content`; the caller must hold `locked()`."""
-        write_atomic(self.path, content)
+        write_atomic(self.path, content, locked=True)
 
 
-def write_atomic(path: Path, content: bytes) -> None:
+# A rewrite's temporary file: `.<name>.tmp-<pid>-<thread>` beside the file it replaces.
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.tmp-(?P<pid>\d+)-\d+")
+STALE_AFTER_S = 600.0
+"""Age past which a temporary file whose process is gone is stale; a live rewrite keeps one for moments."""
+
+
+@dataclass(frozen=True)
+class TempFile:
+    """A temporary file of an atomic rewrite: which file it was to replace and which process wrote it."""
+
+    path: Path
+    target: str
+    pid: int
+    size: int
+    age_s: float
+
+    @property
+    def writer_running(self) -> bool:
+        """Whether the process that wrote it still runs on this machine (it may be mid-rewrite)."""
+        if self.pid == os.getpid():
+            return True
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # another user's process
+        return True
+
+    @property
+    def stale(self) -> bool:
+        """Left behind by a rewrite that was killed: old, and its process is gone."""
+        return self.age_s > STALE_AFTER_S and not self.writer_running
+
+
+def temp_files(folder: Path, target: str | None = None) -> list[TempFile]:
+    """The temporary files rewrites left in `folder` (only those of the file named `target`, when given)."""
+    found = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match is None or (target is not None and match["target"] != target):
+            continue
+        try:
+            stat = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # removed meanwhile
+        found.append(TempFile(Path(entry.path), match["target"], int(match["pid"]), stat.st_size, now - stat.st_mtime))
+    return sorted(found, key=lambda temp: -temp.age_s)
+
+
+def write_atomic(path: Path, content: bytes, *, locked: bool = False) -> None:
     """Replace `path` with `content` so that readers see the old file or the new one, never a mix.
 
-    The new file keeps the old one's permission bits (and group, where allowed), so a file that two
-    reviewers share stays writable by both after a rewrite.
+    The new file keeps the old one's permission bits and group (and its owner, where allowed, as for
+    root), so a file that two reviewers share stays theirs after a rewrite. A failure leaves the old
+    file as it was and no temporary file behind. Temporary files of earlier rewrites of `path` that
+    were killed are removed first: every one of them when the caller holds the file's writer lock
+    (`locked`: no other rewrite of it can be under way), else those that are `stale`.
     """
     # A name per writer, threads included: two checkpoint writes at once must not share a temporary file.
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    for temp in temp_files(path.parent, path.name):
+        if temp.path != tmp and (locked or temp.stale):
+            try:
+                temp.path.unlink(missing_ok=True)
+            except OSError:
+                pass  # another user's file in a sticky folder: `hcap check` lists it
     try:
         with tmp.open("wb") as handle:
             handle.write(content)
@@ -237,22 +334,31 @@ def write_atomic(path: Path, content: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
-    _fsync_dir(path.parent)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise WriteFailed(f"cannot write {path} (left as it was): {os_problem(exc)}") from None
+    try:
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise WriteFailed(f"cannot make {path} durable: {os_problem(exc)}") from None
 
 
 def _copy_access(path: Path, fd: int) -> None:
-    """Give the open file `fd` the permission bits and group of `path`, if that exists."""
+    """Give the open file `fd` the owner (if allowed), group (if allowed) and permission bits of `path`."""
     try:
         stat = path.stat()
     except FileNotFoundError:
         return
-    os.fchmod(fd, stat.st_mode & 0o7777)
     try:
-        os.fchown(fd, -1, stat.st_gid)
+        os.fchown(fd, stat.st_uid, stat.st_gid)  # only root may give a file to another user
     except PermissionError:
-        pass  # not a member of that group: the file keeps this user's group
+        try:
+            os.fchown(fd, -1, stat.st_gid)
+        except PermissionError:
+            pass  # not a member of that group: the file keeps this user's group
+    os.fchmod(fd, stat.st_mode & 0o7777)
 
 
 def _open_lock(lock_path: Path) -> int:
@@ -284,6 +390,19 @@ def _write_all(fd: int, data: bytes) -> None:
         view = memoryview(data)[written:]
         while view:
             view = view[os.write(fd, view) :]
+
+
+def _truncate(fd: int, size: int) -> bool:
+    """Cut a file back to `size` after a failed append; False when even that failed."""
+    try:
+        os.ftruncate(fd, size)
+    except OSError:
+        return False
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # the shorter size already holds for every reader; only its durability is in doubt
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

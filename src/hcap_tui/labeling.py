@@ -141,7 +141,11 @@ def run_labeling(
                 run.add(result)
                 if result.ok:
                     record = teacher_record(project.schema, teacher.spec, result, done.item.metadata)
-                    store.append(project.paths.labeled, [record])
+                    try:
+                        store.append(project.paths.labeled, [record])
+                    except HcapError:
+                        run.labeled -= 1  # counted above with its tokens, but not saved
+                        raise
                 if on_result is not None:
                     on_result(result)
     except HcapError as exc:

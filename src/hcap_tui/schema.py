@@ -9,6 +9,7 @@ canonical JSON text of a completion, and the field lists the TUI, export and met
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -109,6 +110,10 @@ class LabelSchema:
     def texts(self) -> tuple[SchemaField, ...]:
         """Free-text fields (the reasoning), in schema order."""
         return tuple(f for f in self.fields if f.kind == "text")
+
+    def blank_texts(self, label: dict[str, Any]) -> list[str]:
+        """The text fields a label leaves empty or only whitespace, in schema order: such a label teaches nothing."""
+        return [f.name for f in self.texts if not str(label.get(f.name) or "").strip()]
 
     def field(self, name: str) -> SchemaField:
         """The field called `name`; KeyError if the schema has none."""
@@ -253,8 +258,9 @@ class LabelSchema:
 
     @classmethod
     def for_project(cls, override: Path) -> LabelSchema:
-        """The project's own schema when `override` exists, otherwise the default."""
-        return cls.load(override) if override.is_file() else cls.default()
+        """The project's own schema when anything is at `override` (a link that leads nowhere, or to itself, is
+        an error rather than a silent fall-back), otherwise the default."""
+        return cls.load(override) if os.path.lexists(override) else cls.default()
 
 
 def _describe_validation_error(exc: ValidationError) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from hcap_tui.config import DataPaths
-from hcap_tui.errors import DataError, LabelError
+from hcap_tui.errors import DataError, LabelError, os_problem
 from hcap_tui.gcpause import gc_paused
-from hcap_tui.jsonl import Appended, JsonlFile, LineProblem, encode, write_atomic
+from hcap_tui.jsonl import Appended, JsonlFile, LineProblem, encode, json_bytes, write_atomic
 from hcap_tui.schema import LabelSchema
 
 FAILED = "failed"
@@ -212,7 +213,7 @@ class Store:
             return None
         except OSError as exc:
             raise DataError(f"cannot read {self.paths.gold}: {exc.strerror or exc}") from None
-        needles = {json.dumps(formatted_input, ensure_ascii=flag).encode("utf-8") for flag in (False, True)}
+        needles = {json_bytes(json.dumps(formatted_input, ensure_ascii=flag)) for flag in (False, True)}
         found = {needle: data.rfind(needle) for needle in needles}
         while (at := max(found.values())) >= 0:
             needle = next(needle for needle, position in found.items() if position == at)
@@ -268,12 +269,24 @@ class Store:
 
         Lines keep the position of the input's first appearance and the value of its last. Lines that
         could not be read go, verbatim, to `goldstandard.set-aside-<time>.jsonl` for the user to inspect.
+        The new file keeps the old one's owner and mode: a user who could not give it back to its owner
+        (anyone but the owner and root) is refused before anything is written.
         """
         gold_file = JsonlFile(self.paths.gold)
         with gold_file.locked():
-            if not self.paths.gold.exists():
+            try:
+                raw_lines = self.paths.gold.read_bytes().split(b"\n")
+                owner = self.paths.gold.stat().st_uid
+            except FileNotFoundError:
                 return CompactReport(0, 0, 0, None)
-            raw_lines = self.paths.gold.read_bytes().split(b"\n")
+            except OSError as exc:
+                raise DataError(f"cannot read {self.paths.gold}: {os_problem(exc)}") from None
+            me = os.geteuid()
+            if me not in (0, owner):
+                raise DataError(
+                    f"{self.paths.gold} belongs to {_user_name(owner)}: compacting it as {_user_name(me)} would "
+                    f"make it {_user_name(me)}'s; run `hcap gold compact` as {_user_name(owner)} (or as root)"
+                )
             index = self.gold()
             order: dict[str, dict[str, Any]] = {}
             for item in index.loaded.items:
@@ -307,6 +320,8 @@ class Store:
             return None
         except OSError as exc:
             raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            text = ""  # not text at all: reported as not a checkpoint below
         if text.isdigit():
             return Checkpoint(int(text))
         try:
@@ -327,4 +342,12 @@ class Store:
     def write_checkpoint(self, source: str, checkpoint: Checkpoint) -> None:
         """Save a review position atomically."""
         data = {"index": checkpoint.index, "formatted_input": checkpoint.formatted_input}
-        write_atomic(self.paths.checkpoint(source), (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
+        write_atomic(self.paths.checkpoint(source), json_bytes(json.dumps(data, ensure_ascii=False) + "\n"))
+
+
+def _user_name(uid: int) -> str:
+    """A user's login name, or `uid N` when the system does not know it."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"

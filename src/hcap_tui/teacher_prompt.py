@@ -8,6 +8,7 @@ in its data folder.
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 
 from hcap_tui.config import DataPaths
@@ -25,7 +26,7 @@ def default_guidelines() -> str:
 def load_guidelines(paths: DataPaths) -> str:
     """The project's own `guidelines.md` when its data folder has one, otherwise hcap's default."""
     override = paths.guidelines_override
-    if not override.is_file():
+    if not os.path.lexists(override):  # a broken or looping link is reported below, not ignored
         return default_guidelines()
     try:
         return override.read_text(encoding="utf-8")

@@ -1,7 +1,9 @@
 """The typer application every `hcap` command registers on, and what the commands share.
 
 User mistakes (`HcapError`) end a command with one line on stderr and a non-zero exit, never a
-traceback; Ctrl-C ends it with exit 130 after whatever was already saved stays saved.
+traceback, and so does a file the system refuses (`OSError`: a folder where a file should be, a
+symbolic-link loop, a permission, a full disk) wherever a command meets it; Ctrl-C ends it with exit
+130 after whatever was already saved stays saved.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from hcap_tui.config import DATA_DIR_ENV
-from hcap_tui.errors import HcapError
+from hcap_tui.errors import HcapError, os_problem
 
 
 def command_line(name: str, help: str) -> typer.Typer:
@@ -57,6 +59,8 @@ def guarded(fn: F) -> F:
             return fn(*args, **kwargs)
         except HcapError as exc:
             fail(str(exc), exc.exit_code)
+        except OSError as exc:
+            fail(f"cannot use {exc.filename}: {os_problem(exc)}" if exc.filename else os_problem(exc))
         except KeyboardInterrupt:
             fail("interrupted: everything finished before Ctrl-C is saved", 130)
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import typer
 
 from hcap_tui.cli.app import DataDirOption, app, guarded
-from hcap_tui.comments import CommentsFile
+from hcap_tui.comments import CommentsFile, RowProblem
 from hcap_tui.config import Project, open_project
-from hcap_tui.errors import DataError
-from hcap_tui.jsonl import JsonlFile, LineProblem
+from hcap_tui.errors import DataError, os_problem
+from hcap_tui.export import empty_texts
+from hcap_tui.jsonl import STALE_AFTER_S, JsonlFile, LineProblem, temp_files
 from hcap_tui.store import Store
 from hcap_tui.uncertain import interrupted_pools
 
@@ -51,6 +55,7 @@ def check(data_dir: DataDirOption = None) -> None:
     _check_other_jsonl(project, report)
     _check_pools(project, report)
     _check_checkpoints(project, report)
+    _check_temp_files(project, report)
     typer.echo(f"hcap check {project.paths.root} (schema: {project.schema.name}, {len(project.schema.fields)} fields)")
     for line in report.lines:
         typer.echo(line)
@@ -60,60 +65,96 @@ def check(data_dir: DataDirOption = None) -> None:
     typer.echo("no problems found")
 
 
+def _present(report: Report, path: Path, absent: str = "not present") -> bool:
+    """Whether a file is there to read; a folder, a link looping or leading nowhere, or a path the system
+    refuses is reported (a problem, except a link to a missing file, which reads as no file) instead."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            report.info(f"{path.name}: a symbolic link to {os.readlink(path)}, which does not exist ({absent})")
+        else:
+            report.info(f"{path.name}: {absent}")
+        return False
+    except OSError as exc:
+        report.bad(f"{path.name}: cannot read it: {os_problem(exc)}")
+        return False
+    if stat.S_ISDIR(mode):
+        report.bad(f"{path.name} is a folder, not a file: move it away")
+        return False
+    return True
+
+
 def _check_comments(project: Project, report: Report) -> None:
     path = project.paths.comments
-    if not path.exists():
-        report.info(f"{path.name}: not present (hcap sample/predict/label need it)")
+    if not _present(report, path, "not present (hcap sample/predict/label need it)"):
         return
     try:
         counts = CommentsFile(path).count()
     except DataError as exc:
         report.bad(str(exc))
         return
-    report.ok(f"{path.name}: {counts.rows} rows, {counts.eligible} eligible")
+    _report_file(report, path.name, f"{path.name}: {counts.rows} rows, {counts.eligible} eligible", counts.problems,
+                 "row")
 
 
 def _check_label_files(project: Project, report: Report) -> None:
     store = Store(project.paths, project.schema)
     for name in LABEL_FILES:
         path = getattr(project.paths, name)
-        if not path.exists():
-            report.info(f"{path.name}: not present")
+        if not _present(report, path):
             continue
-        if name == "gold":
-            index = store.gold()
-            loaded = index.loaded
-            extra = f", {len(index.by_input)} distinct inputs"
-            if index.superseded:
-                extra += f", {index.superseded} superseded by later approvals (`hcap gold compact` drops them)"
-        else:
-            loaded = store.read(path)
-            failed = sum(1 for item in loaded.items if item.failed)
-            extra = f", {failed} failed predictions" if failed else ""
-        _report_file(report, path.name, len(loaded.items), loaded.problems, extra)
+        problems: list[LineProblem] = []
+        try:
+            if name == "gold":
+                index = store.gold()
+                loaded = index.loaded
+                extra = f", {len(index.by_input)} distinct inputs"
+                if index.superseded:
+                    extra += f", {index.superseded} superseded by later approvals (`hcap gold compact` drops them)"
+                empty = [
+                    LineProblem(path, p.line, f"{p.reason}; `hcap export` leaves it out")
+                    for item in index.by_input.values()
+                    if (p := empty_texts(store.schema, item, path))
+                ]
+                problems = sorted([*loaded.problems, *empty], key=lambda problem: problem.line)
+            else:
+                loaded = store.read(path)
+                failed = sum(1 for item in loaded.items if item.failed)
+                extra = f", {failed} failed predictions" if failed else ""
+                problems = loaded.problems
+        except DataError as exc:
+            report.bad(str(exc))
+            continue
+        _report_file(report, path.name, f"{path.name}: {len(loaded.items)} valid records{extra}", problems)
 
 
 def _check_other_jsonl(project: Project, report: Report) -> None:
     for path in (project.paths.training, project.paths.eval, project.paths.evals):
-        if not path.exists():
+        if not os.path.lexists(path) or not _present(report, path):
             continue
         valid, problems = 0, []
-        for _, value in JsonlFile(path).read():
-            if isinstance(value, LineProblem):
-                problems.append(value)
-            else:
-                valid += 1
-        _report_file(report, path.name, valid, problems, "")
+        try:
+            for _, value in JsonlFile(path).read():
+                if isinstance(value, LineProblem):
+                    problems.append(value)
+                else:
+                    valid += 1
+        except DataError as exc:
+            report.bad(str(exc))
+            continue
+        _report_file(report, path.name, f"{path.name}: {valid} valid records", problems)
 
 
-def _report_file(report: Report, name: str, valid: int, problems: list[LineProblem], extra: str) -> None:
-    summary = f"{name}: {valid} valid records{extra}"
+def _report_file(
+    report: Report, name: str, summary: str, problems: list[LineProblem] | list[RowProblem], unit: str = "line"
+) -> None:
     if problems:
-        report.bad(f"{summary}, {len(problems)} bad line(s)")
+        report.bad(f"{summary}, {len(problems)} bad {unit}(s)")
         for problem in problems[:SHOWN_BAD_LINES]:
             report.lines.append(f"          {problem}")
         if len(problems) > SHOWN_BAD_LINES:
-            report.lines.append(f"          … and {len(problems) - SHOWN_BAD_LINES} more bad lines in {name}")
+            report.lines.append(f"          … and {len(problems) - SHOWN_BAD_LINES} more bad {unit}s in {name}")
     else:
         report.ok(summary)
 
@@ -133,7 +174,7 @@ def _check_checkpoints(project: Project, report: Report) -> None:
     store = Store(project.paths, project.schema)
     for source in CHECKPOINT_SOURCES:
         path = project.paths.checkpoint(source)
-        if not path.exists():
+        if not os.path.lexists(path) or not _present(report, path):
             continue
         try:
             checkpoint = store.read_checkpoint(source)
@@ -141,3 +182,16 @@ def _check_checkpoints(project: Project, report: Report) -> None:
             report.bad(str(exc))
             continue
         report.ok(f"{path.name}: item {checkpoint.index + 1 if checkpoint else 0}")
+
+
+def _check_temp_files(project: Project, report: Report) -> None:
+    """Temporary files of rewrites (compaction, undo, checkpoints, export) that a killed process left behind."""
+    for temp in temp_files(project.paths.root):
+        size = f"{temp.size / 2**20:.1f} MiB" if temp.size >= 2**20 else f"{temp.size:,} bytes"
+        if temp.age_s <= STALE_AFTER_S and temp.writer_running:
+            report.info(f"{temp.path.name}: {size}, being written by process {temp.pid} to replace {temp.target}")
+        else:
+            report.info(
+                f"{temp.path.name}: {size} left by an interrupted rewrite of {temp.target}; "
+                f"the next rewrite of {temp.target} removes it, or delete it"
+            )

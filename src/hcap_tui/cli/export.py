@@ -43,6 +43,9 @@ def export(
     write_export(result)
     for problem in result.skipped:
         note(f"warning: {problem}")
+    left_out = result.left_out_warning()
+    if left_out:
+        note(f"warning: {left_out}")
     if result.too_small:
         note(
             f"warning: only {len(result.train.rows)} training rows: review at least {MIN_TRAIN_ROWS} items "
