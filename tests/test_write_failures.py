@@ -347,6 +347,7 @@ from typer.testing import CliRunner
 from hcap_tui.cli import app  # loaded before dropping root: the other user may not read the interpreter's files
 from hcap_tui.schema import LabelSchema
 LabelSchema.default()
+CliRunner().invoke(app, ["gold", "compact", "--help"])  # and the modules typer imports on first use
 os.setgid(int(sys.argv[2]))
 os.setuid(int(sys.argv[2]))
 result = CliRunner().invoke(app, ["gold", "compact", "--data-dir", sys.argv[1]])
