@@ -105,3 +105,89 @@ def test_race_conflicts_per_race_level_field_with_items_per_value() -> None:
     ]
     assert conflicts[0].to_dict()["items"] == {"true": inputs[:2], "false": inputs[2:3]}
     assert race_conflicts(LabelSchema.from_dict({"fields": [{"name": "game", "type": "bool"}]}), labels) == []
+
+
+def race_folder(data_dir: Path, schema: LabelSchema) -> list[str]:
+    """Teacher labels for two races and a lone runner: race A's three runners disagree on the race-level field;
+    gold holds race B's two runners, which disagree there too. Returns the inputs in file order."""
+    from testdata import label, write_jsonl
+
+    from hcap_tui.store import flat_record
+
+    race_a = "A competitive handicap run at a strong gallop; \x1b[31mthe form looks solid."
+    texts = [format_input(row(f"Runner {i}, tracked leaders, kept on", race, str(i + 2), "12", "2"))
+             for i, race in enumerate([race_a, race_a, race_a, "Modest affair.", "Modest affair.", ""])]
+    [enum] = schema.race_fields
+    strengths = ["strong", "average", "strong", "weak", "weak", "average"]
+    write_jsonl(data_dir / "labeled.jsonl",
+                [flat_record(schema, t, label(**{enum.name: v}), teacher="gemini") for t, v in zip(texts, strengths)])
+    write_jsonl(data_dir / "goldstandard.jsonl",
+                [flat_record(schema, texts[3], label(**{enum.name: "weak"}), origin="gemini"),
+                 flat_record(schema, texts[4], label(**{enum.name: "average"}), origin="gemini")])
+    return texts
+
+
+def test_check_lists_races_that_disagree_as_information(data_dir: Path, schema: LabelSchema) -> None:
+    from typer.testing import CliRunner
+
+    from hcap_tui.cli import app
+
+    race_folder(data_dir, schema)
+    result = CliRunner().invoke(app, ["check", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    [enum] = schema.race_fields
+    at = lines.index(f"  --    labeled.jsonl: 1 race(s) whose items carry different {enum.name} values")
+    assert lines[at + 1] == (f"          {enum.name} strong 2, average 1: "
+                             "A competitive handicap run at a strong gallop; [31mthe form looks sol…")
+    assert f"  --    goldstandard.jsonl: 1 race(s) whose items carry different {enum.name} values" in lines
+    assert f"          {enum.name} weak 1, average 1: Modest affair." in lines
+    assert lines[-1] == "no problems found"
+
+
+def test_stats_lists_races_that_disagree_in_teacher_labels_and_gold(data_dir: Path, schema: LabelSchema) -> None:
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from hcap_tui.cli import app
+    from hcap_tui.stats import compute_stats
+    from hcap_tui.stats_tables import stats_renderable
+
+    texts = race_folder(data_dir, schema)
+    result = CliRunner().invoke(app, ["stats", "--json", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    conflicts = json.loads(result.stdout)["race_conflicts"]
+    [enum] = schema.race_fields
+    assert [(c["field"], c["counts"], c["items"]) for c in conflicts["teacher"]] == [
+        (enum.name, {"strong": 2, "average": 1}, {"strong": [texts[0], texts[2]], "average": [texts[1]]})
+    ]
+    assert [(c["race"], c["counts"]) for c in conflicts["gold"]] == [("Modest affair.", {"weak": 1, "average": 1})]
+    console = Console(width=120, record=True, color_system=None)
+    console.print(stats_renderable(compute_stats(open_project(data_dir))))
+    screen = console.export_text()
+    assert f"Races whose items disagree on {enum.title}" in screen
+    assert "teacher  strong 2 · average 1  A competitive handicap run at a strong gallop; [31mthe form…" in screen
+    assert "\x1b" not in screen
+    assert "gold     weak 1 · average 1    Modest affair." in screen
+
+
+def test_agreeing_races_add_no_section_and_no_check_line(data_dir: Path, schema: LabelSchema) -> None:
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from hcap_tui.cli import app
+    from hcap_tui.stats import compute_stats
+    from hcap_tui.stats_tables import stats_renderable
+
+    race_folder(data_dir, schema)
+    (data_dir / "goldstandard.jsonl").unlink()
+    labeled = data_dir / "labeled.jsonl"
+    [enum] = schema.race_fields
+    labeled.write_text(labeled.read_text(encoding="utf-8").replace('"average"', '"strong"'), encoding="utf-8")
+    assert "race(s)" not in CliRunner().invoke(app, ["check", "--data-dir", str(data_dir)]).stdout
+    stats = compute_stats(open_project(data_dir))
+    assert stats.race_conflicts == {"teacher": [], "gold": []}
+    console = Console(width=120, record=True, color_system=None)
+    console.print(stats_renderable(stats))
+    assert "Races whose items" not in console.export_text()
+    assert enum.name not in json.dumps(stats.to_dict()["race_conflicts"])

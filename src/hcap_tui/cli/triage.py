@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import unicodedata
 from typing import Annotated
 
 import typer
 
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
+from hcap_tui.one_line import one_line
 from hcap_tui.config import open_project
 from hcap_tui.store import Store
 from hcap_tui.triage import DEFAULT_FOLDS, GoldCheck, SignalDoubt, Suspect, Triage, triage
@@ -78,7 +78,7 @@ def _json(root: object, result: Triage, shown: list[Suspect]) -> dict:
 def _report(root: str, schema_name: str, result: Triage, shown: list[Suspect]) -> None:
     """The listing for people: one block per item, its doubted signals under its input."""
     typer.echo(
-        f"hcap triage {_plain(root)} (schema {_plain(schema_name)}): {result.labeled:,} teacher labels, "
+        f"hcap triage {one_line(root)} (schema {one_line(schema_name)}): {result.labeled:,} teacher labels, "
         f"{len(result.reviewed):,} in gold, {len(result.suspects):,} to review"
     )
     if not result.suspects:
@@ -86,7 +86,7 @@ def _report(root: str, schema_name: str, result: Triage, shown: list[Suspect]) -
     width = max(shutil.get_terminal_size((120, 24)).columns, 60)
     for number, suspect in enumerate(shown, start=1):
         head = f"{number:>5}  {suspect.score:.2f}  line {suspect.line:<6} "
-        typer.echo(head.ljust(INDENT) + _clip(suspect.formatted_input, width - INDENT))
+        typer.echo(head.ljust(INDENT) + one_line(suspect.formatted_input, width - INDENT))
         for doubt in suspect.suspects or ():
             typer.echo(" " * INDENT + _doubt(doubt))
         if not suspect.suspects:
@@ -116,15 +116,4 @@ def _check_line(check: GoldCheck) -> str:
 
 def _value(value: object) -> str:
     """A label value as the files spell it."""
-    return ("true" if value else "false") if isinstance(value, bool) else _plain(str(value))
-
-
-def _plain(text: str) -> str:
-    """Text from a file made safe for a terminal: control characters (escape sequences, line breaks) become spaces."""
-    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
-
-
-def _clip(text: str, width: int) -> str:
-    """The start of a line of text, cut to `width` characters with an ellipsis."""
-    text = _plain(text)
-    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
+    return ("true" if value else "false") if isinstance(value, bool) else one_line(str(value))
