@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import typer
 
 from hcap_tui.cli.app import DataDirOption, app, guarded
-from hcap_tui.one_line import one_line
 from hcap_tui.comments import CommentsFile
 from hcap_tui.config import Project, open_project
 from hcap_tui.errors import DataError
 from hcap_tui.jsonl import JsonlFile, LineProblem
+from hcap_tui.one_line import one_line
 from hcap_tui.races import race_conflicts
 from hcap_tui.store import Store
 from hcap_tui.uncertain import interrupted_pools
