@@ -34,23 +34,33 @@ class InputParts:
 
 def split_input(text: str) -> InputParts:
     """The result, race paragraph and horse comment of a formatted_input, with the result parsed."""
-    result, race, horse = "", "", text
-    if text.startswith(RACE_TAG):
-        race_start = len(RACE_TAG)
-    else:
-        at = text.find(_RACE_AFTER_RESULT)
-        race_start = at + len(_RACE_AFTER_RESULT) if at >= 0 else -1
-        if at >= 0:
-            result = text[:at]
-    if race_start >= 0:
-        at = text.find(_HORSE_AFTER_PART, race_start)
-        race, horse = (text[race_start:at], text[at + len(_HORSE_AFTER_PART) :]) if at >= 0 else (text[race_start:], "")
-    elif text.startswith(HORSE_TAG):
-        horse = text[len(HORSE_TAG) :]
-    elif (at := text.find(_HORSE_AFTER_PART)) >= 0:
-        result, horse = text[:at], text[at + len(_HORSE_AFTER_PART) :]
+    result, race, horse = _split(text)
     position, runners, phrase = _parse_result(result)
     return InputParts(result, race, horse, position, runners, phrase)
+
+
+def race_paragraph(text: str) -> str:
+    """Only the `[RACE]` paragraph of a formatted_input ("" when it has none): grouping many items by race
+    needs nothing else."""
+    return _split(text)[1]
+
+
+def _split(text: str) -> tuple[str, str, str]:
+    """(result, race, horse) as they stand in the text."""
+    if text.startswith(RACE_TAG):
+        result, race_start = "", len(RACE_TAG)
+    else:
+        at = text.find(_RACE_AFTER_RESULT)
+        if at < 0:
+            if text.startswith(HORSE_TAG):
+                return "", "", text[len(HORSE_TAG) :]
+            at = text.find(_HORSE_AFTER_PART)
+            return (text[:at], "", text[at + len(_HORSE_AFTER_PART) :]) if at >= 0 else ("", "", text)
+        result, race_start = text[:at], at + len(_RACE_AFTER_RESULT)
+    at = text.find(_HORSE_AFTER_PART, race_start)
+    if at < 0:
+        return result, text[race_start:], ""
+    return result, text[race_start:at], text[at + len(_HORSE_AFTER_PART) :]
 
 
 def _parse_result(result: str) -> tuple[int | None, int | None, str]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hcap_tui.input_parts import split_input
+from hcap_tui.input_parts import race_paragraph
 from hcap_tui.schema import LabelSchema
 
 
@@ -35,18 +35,13 @@ class RaceConflict:
         return {_text(value): len(inputs) for value, inputs in ordered}
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: the race paragraph, the field, items per value and the items themselves."""
-        return {
-            "race": self.race,
-            "field": self.field,
-            "counts": self.counts(),
-            "items": {_text(value): list(inputs) for value, inputs in self.values.items()},
-        }
+        """The JSON form: the race paragraph (which finds its items), the field and items per value."""
+        return {"race": self.race, "field": self.field, "counts": self.counts()}
 
 
 def race_of(formatted_input: str) -> str:
     """The `[RACE]` paragraph of an item, "" when it has none."""
-    return split_input(formatted_input).race
+    return race_paragraph(formatted_input)
 
 
 def group_by_race(inputs: Iterable[str]) -> dict[str, list[str]]:
