@@ -196,6 +196,14 @@ def test_too_few_labels_is_one_line_error(data_dir: Path, schema: LabelSchema, c
     assert "Traceback" not in result.output
 
 
+def test_a_file_of_unreadable_lines_says_so(data_dir: Path) -> None:
+    (data_dir / "labeled.jsonl").write_text('{"formatted_input": "x"}\n{oops\n', encoding="utf-8")
+    result = run("triage", "--data-dir", str(data_dir))
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: no usable teacher labels in {data_dir / 'labeled.jsonl'}: its 2 line(s) cannot "
+                             "be read (`hcap check` lists them)\n")
+
+
 @pytest.mark.parametrize("args", [("--folds", "1"), ("--top", "-1"), ("--top", "many")])
 def test_bad_option_values_are_usage_errors(data_dir: Path, args: tuple[str, str]) -> None:
     assert run("triage", "--data-dir", str(data_dir), *args).exit_code == 2

@@ -164,7 +164,10 @@ class Triage:
 
 
 def rank(store: Store, folds: int = DEFAULT_FOLDS) -> list[Suspect]:
-    """Teacher-labelled items not yet in gold, most likely wrong first (see `triage` for the errors raised)."""
+    """Teacher-labelled items not yet in gold, most likely wrong first (see `triage` for the errors raised).
+
+    Training takes seconds (about 2 for 1,200 labels): call it from a worker thread in an interactive program.
+    """
     return triage(store, folds=folds).suspects
 
 
@@ -184,7 +187,13 @@ def triage(store: Store, folds: int = DEFAULT_FOLDS) -> Triage:
     problems += [str(p) for p in teacher_loaded.problems] + [str(p) for p in gold_index.loaded.problems]
     teacher = {item.formatted_input: item for item in teacher_loaded.items if not item.failed}
     if not teacher:
-        raise DataError(f"no teacher labels in {store.paths.labeled}: run `hcap label` first, then triage them")
+        path = store.paths.labeled
+        if teacher_loaded.problems:
+            raise DataError(
+                f"no usable teacher labels in {path}: its {len(teacher_loaded.problems)} line(s) cannot be read "
+                "(`hcap check` lists them)"
+            )
+        raise DataError(f"no teacher labels in {path}: run `hcap label` first, then triage them")
     gold = {key: item.label for key, item in gold_index.by_input.items() if item.label is not None}
     inputs = list(dict.fromkeys([*teacher, *gold]))
     targets = [gold[key] if key in gold else teacher[key].label for key in inputs]
