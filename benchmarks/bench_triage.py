@@ -42,8 +42,8 @@ from hcap_tui.triage import GoldCheck, triage
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from generate_sample_data import FastRandom, Runner, eligible_runners, generate_runners  # noqa: E402  (a script)
-from sample_labels import teacher_labels  # noqa: E402
+from generate_sample_data import FastRandom, Runner, eligible_runners, generate_runners  # scripts, imported by path
+from sample_labels import teacher_labels
 
 WORK = ROOT / "benchmarks" / ".work" / "triage"
 ACCEPTANCE_ITEMS = 1_200

@@ -17,7 +17,7 @@ from hcap_tui.triage import DEFAULT_FOLDS, GoldCheck, SignalDoubt, Suspect, Tria
 
 DEFAULT_TOP = 20
 SHOWN_PROBLEMS = 5  # skipped lines named before the rest are only counted
-INDENT = 20  # where an item's detail lines start, under its input
+INDENT = 27  # where an item's input starts, and its doubted signals under it
 
 
 @app.command("triage")
@@ -85,12 +85,12 @@ def _report(root: str, schema_name: str, result: Triage, shown: list[Suspect]) -
         typer.echo(f"nothing to triage: all {result.labeled:,} teacher-labelled items are already in gold")
     width = max(shutil.get_terminal_size((120, 24)).columns, 60)
     for number, suspect in enumerate(shown, start=1):
-        head = f"{number:>5}  {suspect.score:.2f}  line {suspect.line:<6} "
-        typer.echo(head.ljust(INDENT) + one_line(suspect.formatted_input, width - INDENT))
+        head = f"{number:>5}  {suspect.score:.3f}  line {suspect.line:<6} ".ljust(INDENT)
+        typer.echo(head + one_line(suspect.formatted_input, width - len(head)))
         for doubt in suspect.suspects or ():
-            typer.echo(" " * INDENT + _doubt(doubt))
+            typer.echo(" " * len(head) + _doubt(doubt))
         if not suspect.suspects:
-            typer.echo(" " * INDENT + "no signal disputed; the student is only unsure")
+            typer.echo(" " * len(head) + "no signal disputed; the student is only unsure")
     if shown and len(shown) < len(result.suspects):
         typer.echo(f"showing the {len(shown):,} most suspect of {len(result.suspects):,} (--top 0 lists all)")
     if result.check:
