@@ -190,6 +190,8 @@ def _fields(*extra: dict[str, Any]) -> dict[str, Any]:
         (json.dumps(_fields({"name": "pace", "type": "enum", "values": ["fast"]})), "two or more distinct strings"),
         (json.dumps(_fields({"name": "pace", "type": "enum", "values": ["a", "a"]})), "two or more distinct strings"),
         (json.dumps(_fields({"name": "pace", "type": "enum"})), "two or more distinct strings"),
+        (json.dumps(_fields({"name": "pace", "type": "bool", "scope": "meeting"})), "has scope 'meeting'; use \"item\""),
+        (json.dumps(_fields({"name": "note", "type": "text", "scope": "race"})), "bool and enum fields only"),
     ],
 )
 def test_bad_schema_file_is_one_line_schema_error(data_dir: Path, content: str, words: str) -> None:

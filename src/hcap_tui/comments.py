@@ -25,6 +25,8 @@ HORSE, RACE, POSITION, RUNNERS, BEATEN = (
 )
 REQUIRED_COLUMNS = (HORSE, RACE, POSITION, RUNNERS, BEATEN)
 MIN_HORSE_COMMENT = 20  # a horse comment must be longer than this to be worth labelling
+# The pieces of a formatted_input; `input_parts.split_input` reads them back with the same constants.
+WINNER, RACE_TAG, HORSE_TAG, PART_SEPARATOR = "Won", "[RACE]: ", "[HORSE]: ", " | "
 _BOM = b"\xef\xbb\xbf"
 
 # A record is already whole in memory when the csv module splits it, so its per-cell limit (128 KiB by
@@ -99,16 +101,16 @@ def format_input(row: dict[str, str]) -> str | None:
     if lengths is not None and lengths < 0:
         return None
     if position == 1:
-        parts = ["Won"]
+        parts = [WINNER]
     else:
         result = f"{ordinal(position)} of {runners}"
         category = distance_category(beaten)
         parts = [f"{result}, {category}" if category else result]
     race = row.get(RACE) or ""
     if race.strip():
-        parts.append(f"[RACE]: {race}")
-    parts.append(f"[HORSE]: {horse}")
-    return " | ".join(parts)
+        parts.append(RACE_TAG + race)
+    parts.append(HORSE_TAG + horse)
+    return PART_SEPARATOR.join(parts)
 
 
 def row_problem(row: dict[str, str]) -> str | None:

@@ -21,6 +21,10 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationErr
 from hcap_tui.errors import LabelError, SchemaError
 
 FieldKind = Literal["bool", "enum", "text"]
+# "item": the field describes one runner; "race": it describes the race, so every item sharing a `[RACE]`
+# paragraph should carry the same value (hcap check, hcap stats and review point out races where they differ).
+FieldScope = Literal["item", "race"]
+SCOPES: tuple[FieldScope, ...] = ("item", "race")
 DEFAULT_SCHEMA_RESOURCE = "flat_hcap.json"
 
 # Names hcap itself writes beside the label fields; a schema field may not take one of them.
@@ -62,6 +66,12 @@ class SchemaField:
     description: str
     title: str
     values: tuple[str, ...] = ()
+    scope: FieldScope = "item"
+
+    @property
+    def is_race_level(self) -> bool:
+        """The field judges the race rather than the runner: one value per `[RACE]` paragraph."""
+        return self.scope == "race"
 
     @property
     def is_signal(self) -> bool:
@@ -105,6 +115,11 @@ class LabelSchema:
     def enums(self) -> tuple[SchemaField, ...]:
         """Enum fields, in schema order."""
         return tuple(f for f in self.fields if f.kind == "enum")
+
+    @property
+    def race_fields(self) -> tuple[SchemaField, ...]:
+        """Signals marked `"scope": "race"`, in schema order: items of one race should agree on them."""
+        return tuple(f for f in self.fields if f.is_race_level)
 
     @property
     def texts(self) -> tuple[SchemaField, ...]:
@@ -220,6 +235,12 @@ class LabelSchema:
                         f"label schema{where}: enum field {name!r} needs \"values\": two or more distinct strings"
                     )
                 values = tuple(raw_values)
+            scope = raw.get("scope", "item")
+            if scope not in SCOPES or (scope == "race" and kind == "text"):
+                raise SchemaError(
+                    f"label schema{where}: field {name!r} has scope {scope!r}; "
+                    'use "item" (the default) or "race" (bool and enum fields only)'
+                )
             seen.add(name)
             fields.append(
                 SchemaField(
@@ -228,6 +249,7 @@ class LabelSchema:
                     description=str(raw.get("description", "")),
                     title=str(raw.get("title") or name.replace("_", " ").capitalize()),
                     values=values,
+                    scope=scope,
                 )
             )
         return cls(

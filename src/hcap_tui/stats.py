@@ -17,6 +17,7 @@ from hcap_tui.config import Project
 from hcap_tui.errors import DataError
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.metrics import DIGITS, ratio
+from hcap_tui.races import RaceConflict, race_conflicts
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import LabeledItem, Loaded, Store
 
@@ -104,6 +105,8 @@ class Stats:
     corrections: dict[str, CorrectionGroup]  # origin -> its reviewed items
     model_corrections: list[CorrectionGroup]  # predictions origin, one group per model version
     problems: list[str] = field(default_factory=list)  # lines skipped while reading, and unreadable files
+    # "teacher" and "gold" -> races whose items carry different values of a race-level field
+    race_conflicts: dict[str, list[RaceConflict]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The `hcap stats --json` object."""
@@ -121,6 +124,9 @@ class Stats:
             "corrections": {origin: group.to_dict(self.schema) for origin, group in self.corrections.items()},
             "model_corrections": [group.to_dict(self.schema) for group in self.model_corrections],
             "problems": list(self.problems),
+            "race_conflicts": {
+                source: [conflict.to_dict() for conflict in conflicts] for source, conflicts in self.race_conflicts.items()
+            },
         }
 
 
@@ -159,6 +165,10 @@ def compute_stats(project: Project, *, comment_counts: tuple[int, int] | None = 
         corrections=corrections,
         model_corrections=model_corrections,
         problems=problems,
+        race_conflicts={
+            "teacher": race_conflicts(schema, {key: item.label for key, item in labeled.items() if not item.failed}),
+            "gold": race_conflicts(schema, {item.formatted_input: item.label for item in approved}),
+        },
     )
 
 

@@ -14,9 +14,12 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from hcap_tui.one_line import one_line
 from hcap_tui.stats import CorrectionGroup, Stats
 
 DIGEST_SHOWN = 8  # hex digits of a model digest that tell versions apart
+RACES_SHOWN = 10  # per source; `hcap stats --json` lists every race
+RACE_SHOWN_CHARS = 60  # of a race paragraph: enough to find the race
 
 
 def stats_renderable(stats: Stats) -> RenderableType:
@@ -34,6 +37,9 @@ def stats_renderable(stats: Stats) -> RenderableType:
         (f"Label distribution in gold ({stats.gold:,} items)", distribution),
         ("Reviewer corrections: how often a proposed value was changed", corrections),
     ]
+    if any(stats.race_conflicts.values()):
+        titles = " or ".join(f.title for f in stats.schema.race_fields)
+        sections.append((f"Races whose items disagree on {titles}", _race_conflicts_table(stats)))
     parts: list[RenderableType] = []
     for title, body in sections:
         parts += [Text(title, style="bold"), Padding(body, (0, 0, 1, 2))]
@@ -96,6 +102,31 @@ def _corrections_table(s: Stats) -> Table:
     table.add_row("any signal", *(_share(g.changed_items, g.items) for _, g in groups), end_section=True)
     for f in s.schema.signals:
         table.add_row(Text(f.title), *(_share(g.changed.get(f.name, 0), g.reviewed.get(f.name, 0)) for _, g in groups))
+    return table
+
+
+def _race_conflicts_table(s: Stats) -> Table:
+    """Per source (teacher labels, gold), the races whose items carry different values of a race-level field:
+    the values with their item counts, and the start of the race paragraph to find the race by."""
+    rows: list[tuple[Text, Text, Text]] = []
+    for source, conflicts in s.race_conflicts.items():
+        for conflict in conflicts[:RACES_SHOWN]:
+            values = Text(" · ").join(
+                Text.assemble((value, "bold"), f" {count}") for value, count in conflict.counts().items()
+            )
+            if len(s.schema.race_fields) > 1:
+                values = Text.assemble(f"{s.schema.field(conflict.field).title}: ", values)
+            rows.append((Text(source), values, Text(one_line(conflict.race, RACE_SHOWN_CHARS), style="dim")))
+        if len(conflicts) > RACES_SHOWN:
+            more = f"… and {len(conflicts) - RACES_SHOWN:,} more (hcap stats --json lists them all)"
+            rows.append((Text(source), Text(more, style="dim"), Text("")))
+    table = Table.grid(padding=(0, 2))
+    # the source and the values keep their width; a narrow screen cuts the race paragraph instead
+    for column in range(2):
+        table.add_column(no_wrap=True, min_width=max(row[column].cell_len for row in rows))
+    table.add_column(no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

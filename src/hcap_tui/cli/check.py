@@ -15,12 +15,16 @@ from hcap_tui.config import Project, open_project
 from hcap_tui.errors import DataError, os_problem
 from hcap_tui.export import empty_texts
 from hcap_tui.jsonl import STALE_AFTER_S, JsonlFile, LineProblem, temp_files
+from hcap_tui.one_line import one_line
+from hcap_tui.races import race_conflicts
 from hcap_tui.store import Store
 from hcap_tui.uncertain import interrupted_pools
 
 CHECKPOINT_SOURCES = ("gemini", "predictions")
 LABEL_FILES = ("labeled", "predictions", "gold")
 SHOWN_BAD_LINES = 10  # per file; a schema mismatch makes every line bad, and the count says how many
+SHOWN_RACES = 10  # per file; `hcap stats --json` lists every race whose items disagree
+RACE_SHOWN_CHARS = 70  # of a race paragraph: enough to find the race
 
 
 @dataclass
@@ -52,6 +56,7 @@ def check(data_dir: DataDirOption = None) -> None:
     report = Report()
     _check_comments(project, report)
     _check_label_files(project, report)
+    _check_races(project, report)
     _check_other_jsonl(project, report)
     _check_pools(project, report)
     _check_checkpoints(project, report)
@@ -127,6 +132,29 @@ def _check_label_files(project: Project, report: Report) -> None:
             report.bad(str(exc))
             continue
         _report_file(report, path.name, f"{path.name}: {len(loaded.items)} valid records{extra}", problems)
+
+
+def _check_races(project: Project, report: Report) -> None:
+    """Races whose items carry different values of a race-level field: worth a look, not a problem in the file."""
+    fields = project.schema.race_fields
+    if not fields:
+        return
+    store = Store(project.paths, project.schema)
+    names = " or ".join(f.name for f in fields)
+    for path in (project.paths.labeled, project.paths.gold):
+        if not path.exists():
+            continue
+        latest = {item.formatted_input: item.label for item in store.read(path).items if item.label is not None}
+        conflicts = race_conflicts(project.schema, latest)
+        if not conflicts:
+            continue
+        races = len({conflict.race for conflict in conflicts})
+        report.info(f"{path.name}: {races} race(s) whose items carry different {names} values")
+        for conflict in conflicts[:SHOWN_RACES]:
+            counts = ", ".join(f"{value} {count}" for value, count in conflict.counts().items())
+            report.lines.append(f"          {conflict.field} {counts}: {one_line(conflict.race, RACE_SHOWN_CHARS)}")
+        if len(conflicts) > SHOWN_RACES:
+            report.lines.append(f"          … and {len(conflicts) - SHOWN_RACES} more (`hcap stats --json` lists all)")
 
 
 def _check_other_jsonl(project: Project, report: Report) -> None:
