@@ -39,13 +39,18 @@ def row(horse: str, race: str, position: str, runners: str, beaten: str) -> dict
          InputParts("10th of 16, well beaten", "", "Never travelling, beaten a long way out", 10, 16, "well beaten")),
         (("Kept on | one pace | [HORSE]: quoted", "Pace | [RACE]: odd text", "2", "8", "nk"),
          InputParts("2nd of 8", "Pace | [RACE]: odd text", "Kept on | one pace | [HORSE]: quoted", 2, 8, "")),
-        (("Ran in snatches, no impression", "Steadily run", "4", "a dozen", "7"),
-         InputParts("4th of a dozen, fairly beaten", "Steadily run", "Ran in snatches, no impression", 4, None,
-                    "fairly beaten")),
     ],
 )
 def test_split_input_reads_back_what_format_input_built(cells: tuple[str, ...], parts: InputParts) -> None:
     assert split_input(format_input(row(*cells))) == parts
+
+
+def test_split_input_reads_an_older_record_whose_field_size_is_not_a_number() -> None:
+    # Such rows are no longer eligible, but labels written from them before stay in the user's files.
+    text = "4th of a dozen, fairly beaten | [RACE]: Steadily run | [HORSE]: Ran in snatches, no impression"
+    assert split_input(text) == InputParts(
+        "4th of a dozen, fairly beaten", "Steadily run", "Ran in snatches, no impression", 4, None, "fairly beaten"
+    )
 
 
 def test_split_input_round_trips_generated_rows() -> None:

@@ -6,6 +6,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -55,8 +56,7 @@ def check(data_dir: DataDirOption = None) -> None:
     project = open_project(data_dir)
     report = Report()
     _check_comments(project, report)
-    _check_label_files(project, report)
-    _check_races(project, report)
+    _check_races(project, report, _check_label_files(project, report))
     _check_other_jsonl(project, report)
     _check_pools(project, report)
     _check_checkpoints(project, report)
@@ -103,8 +103,10 @@ def _check_comments(project: Project, report: Report) -> None:
                  "row")
 
 
-def _check_label_files(project: Project, report: Report) -> None:
+def _check_label_files(project: Project, report: Report) -> dict[Path, dict[str, dict[str, Any]]]:
+    """Check each label file; return the latest label per input of the teacher's file and gold, for the race check."""
     store = Store(project.paths, project.schema)
+    latest: dict[Path, dict[str, dict[str, Any]]] = {}
     for name in LABEL_FILES:
         path = getattr(project.paths, name)
         if not _present(report, path):
@@ -132,20 +134,19 @@ def _check_label_files(project: Project, report: Report) -> None:
             report.bad(str(exc))
             continue
         _report_file(report, path.name, f"{path.name}: {len(loaded.items)} valid records{extra}", problems)
+        if path in (project.paths.labeled, project.paths.gold):
+            latest[path] = {item.formatted_input: item.label for item in loaded.items if item.label is not None}
+    return latest
 
 
-def _check_races(project: Project, report: Report) -> None:
+def _check_races(project: Project, report: Report, latest: dict[Path, dict[str, dict[str, Any]]]) -> None:
     """Races whose items carry different values of a race-level field: worth a look, not a problem in the file."""
     fields = project.schema.race_fields
     if not fields:
         return
-    store = Store(project.paths, project.schema)
     names = " or ".join(f.name for f in fields)
-    for path in (project.paths.labeled, project.paths.gold):
-        if not path.exists():
-            continue
-        latest = {item.formatted_input: item.label for item in store.read(path).items if item.label is not None}
-        conflicts = race_conflicts(project.schema, latest)
+    for path, labels in latest.items():
+        conflicts = race_conflicts(project.schema, labels)
         if not conflicts:
             continue
         races = len({conflict.race for conflict in conflicts})
