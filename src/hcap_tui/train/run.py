@@ -61,7 +61,8 @@ def train(options: TrainOptions, data_dir: Path | None = None, console: Console 
     train_rows, eval_rows = _rows(project.paths.training, project.paths.eval, project.schema, say)
     unsloth = backend.unsloth_usable()
     route = artifacts.gguf_route(options, unsloth)
-    out = artifacts.prepare_out_dir(options.out_dir(project.paths.root))
+    out = options.out_dir(project.paths.root)
+    artifacts.check_out_dir(out)
     _quiet_libraries()
     seconds: dict[str, float] = {}
 
@@ -75,6 +76,7 @@ def train(options: TrainOptions, data_dir: Path | None = None, console: Console 
     say(f"loading {options.base} with {'Unsloth' if unsloth else 'transformers + PEFT'} (LoRA rank {options.lora_rank})")
     loaded = backend.load(options, tokenizer)
     seconds["load"] = time.monotonic() - started
+    artifacts.create_out_dir(out)
 
     from hcap_tui.train.loop import build_trainer, check_collated, fit, total_steps
 
