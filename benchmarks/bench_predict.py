@@ -8,7 +8,7 @@ Scratch files live under `benchmarks/.work/predict/` and are rewritten on each r
   in one of its 4 slots. The speed-up over concurrency 1 is printed as a ratio to the ideal min(N, 4).
   Target: at least 0.8 of ideal.
 - overhead: wall time per item at concurrency 1 minus the double's 50 ms, for the client alone
-  (`LocalModel.predict_many`) and for the whole run with its durable appends. Target (client): under 5 ms.
+  (`label_many` over the Ollama provider) and for the whole run with its durable appends. Target (client): under 5 ms.
   A bare httpx POST of the same request is timed too: the part of the overhead that is the double's own
   handling and the machine waking threads after each 50 ms pause, not the client.
 """
@@ -24,7 +24,8 @@ import httpx
 
 from hcap_tui.comments import Comment
 from hcap_tui.config import DataPaths
-from hcap_tui.ollama_client import LocalModel
+from hcap_tui.models import label_many
+from hcap_tui.models.ollama import OllamaLabeller
 from hcap_tui.predict import PredictionRun
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store
@@ -48,7 +49,7 @@ def comments(count: int) -> list[Comment]:
     ]
 
 
-def timed_run(model: LocalModel, schema: LabelSchema, concurrency: int) -> float:
+def timed_run(model: OllamaLabeller, schema: LabelSchema, concurrency: int) -> float:
     """Seconds for a full prediction run of ITEMS items into a fresh predictions.jsonl."""
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
@@ -60,16 +61,16 @@ def timed_run(model: LocalModel, schema: LabelSchema, concurrency: int) -> float
     return elapsed
 
 
-def timed_client(model: LocalModel) -> float:
+def timed_client(model: OllamaLabeller) -> float:
     """Seconds for the client alone to label ITEMS items one at a time."""
     started = time.perf_counter()
-    results = list(model.predict_many((c.formatted_input for c in comments(ITEMS)), concurrency=1))
+    results = list(label_many(model, (c.formatted_input for c in comments(ITEMS)), concurrency=1))
     elapsed = time.perf_counter() - started
-    assert all(p.ok for p in results)
+    assert all(done.result.ok for done in results)
     return elapsed
 
 
-def timed_bare_post(model: LocalModel, url: str) -> float:
+def timed_bare_post(model: OllamaLabeller, url: str) -> float:
     """Seconds for ITEMS bare httpx POSTs of the same chat request: the double's and the machine's share."""
     with httpx.Client() as client:
         started = time.perf_counter()
@@ -78,13 +79,13 @@ def timed_bare_post(model: LocalModel, url: str) -> float:
         return time.perf_counter() - started
 
 
-def model_request(model: LocalModel, formatted_input: str) -> dict:
-    """The chat request body LocalModel sends for one input."""
+def model_request(model: OllamaLabeller, formatted_input: str) -> dict:
+    """The chat request body the Ollama provider sends for one input."""
     return {
         "model": model.model,
         "messages": [{"role": "user", "content": formatted_input}],
         "format": model.schema.json_schema(),
-        "options": {"temperature": 0, "num_predict": model.num_predict},
+        "options": {"temperature": 0, "num_predict": model.max_tokens},
     }
 
 
@@ -95,7 +96,7 @@ def main() -> None:
 
     schema = LabelSchema.default()
     with OllamaDouble(slots=SLOTS, reply=lambda _body: Reply(delay=LATENCY_S)) as double:
-        model = LocalModel("flat-hcap", schema, host=double.url)
+        model = OllamaLabeller("flat-hcap", schema, host=double.url)
         model.check()
         timed_client(model)  # warm-up: connections, imports, caches
         seconds = {n: timed_run(model, schema, n) for n in CONCURRENCY}

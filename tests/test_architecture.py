@@ -1,7 +1,7 @@
 """Architecture rules checked on the source.
 
 The data layer never imports Textual; signal names live in the schema; one module speaks to Ollama and
-one package to Gemini; only the store writes JSONL files.
+one to Gemini, and neither client library loads until a model is used; only the store writes JSONL files.
 """
 
 from __future__ import annotations
@@ -94,14 +94,28 @@ def importers(prefix: str) -> set[str]:
     }
 
 
-def test_only_the_ollama_client_imports_ollama() -> None:
+def test_only_the_ollama_provider_imports_ollama() -> None:
     found = importers("ollama")
-    assert found and all(hit.startswith("ollama_client.py:") for hit in found), sorted(found)
+    assert found and all(hit.startswith("models/ollama.py:") for hit in found), sorted(found)
 
 
-def test_only_the_teachers_package_imports_google_genai() -> None:
-    offenders = {hit for hit in importers("google.genai") if not hit.startswith("teachers/")}
-    assert offenders == set(), "import google.genai only under src/hcap_tui/teachers/"
+def test_only_the_gemini_provider_imports_google_genai() -> None:
+    found = importers("google.genai")
+    assert found and all(hit.startswith("models/gemini.py:") for hit in found), sorted(found)
+
+
+# Runs in a fresh interpreter: what the `hcap` command line loads before any command runs.
+CLI_IMPORT_PROBE = """
+import json, sys
+import hcap_tui.cli
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("ollama", "google", "httpx2"))))
+"""
+
+
+def test_the_command_line_loads_no_model_client_library() -> None:
+    probe = subprocess.run([sys.executable, "-c", CLI_IMPORT_PROBE], capture_output=True, text=True, check=False)
+    assert probe.returncode == 0, probe.stderr
+    assert json.loads(probe.stdout) == [], "import providers lazily, in hcap_tui.models.registry"
 
 
 # Calls that create, overwrite or extend a file, by the name of the called function or method.

@@ -19,15 +19,18 @@ from doubles.gemini_double import (
     sequence,
     server_error,
 )
+from doubles.loopback import closed_url
 from doubles.ollama_double import OllamaDouble, Reply
 from testdata import eligible_inputs, read_jsonl, write_comments
 from typer.testing import CliRunner
 
-import hcap_tui.teachers.gemini as gemini_teacher
+import hcap_tui.models.gemini as gemini_teacher
 from hcap_tui.cli import app
 from hcap_tui.schema import LabelSchema
 from hcap_tui.teacher_prompt import default_guidelines
-from hcap_tui.teachers import open_teacher, parse_teacher
+from hcap_tui.config import open_project
+from hcap_tui.models import label as label_one
+from hcap_tui.models import parse_teacher, teacher
 
 ROWS = [*testdata.ROWS[:4], testdata.ROWS[-1]]  # four eligible rows and one too short to label
 INPUTS = eligible_inputs(ROWS)
@@ -286,9 +289,10 @@ def test_missing_comments_file_is_one_line(data_dir: Path, double: GeminiDouble)
     assert result.exit_code == 1 and "comments.csv not found" in result.stderr
 
 
-def test_a_teacher_can_label_one_input_outside_a_run(double: GeminiDouble, schema: LabelSchema) -> None:
-    teacher = open_teacher(parse_teacher("gemini"), schema, "Label the comment.")
-    first, second = teacher.label(INPUTS[0]), teacher.label(INPUTS[1])
+def test_a_teacher_can_label_one_input_outside_a_run(double: GeminiDouble, schema: LabelSchema,
+                                                      data_dir: Path) -> None:
+    with teacher(open_project(data_dir), parse_teacher("gemini"), "Label the comment.") as gemini:
+        first, second = label_one(gemini, INPUTS[0]), label_one(gemini, INPUTS[1])
     assert first.ok and second.ok
     assert list(first.label or {}) == list(schema.names)
     assert (first.model, first.prompt_tokens, first.attempts) == ("gemini-2.5-flash", 400, 1)
@@ -354,3 +358,15 @@ def test_an_unreachable_ollama_is_one_line(project: Path) -> None:
     assert result.exit_code == 1
     assert "cannot reach Ollama" in result.stderr and result.stderr.count("\n") == 1
 
+
+
+def test_an_unreachable_gemini_is_one_line(project: Path, double: GeminiDouble,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    url = closed_url()
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", url)
+    result = label(project, "--count", "2")
+    assert result.exit_code == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: cannot reach Gemini at {url} (ConnectError")
+    assert "GOOGLE_GEMINI_BASE_URL" in error and "Traceback" not in result.output
+    assert not (project / "labeled.jsonl").exists()

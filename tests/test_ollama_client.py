@@ -1,4 +1,4 @@
-"""LocalModel through the real `ollama` client against the loopback Ollama double."""
+"""The Ollama provider through the real `ollama` client against the loopback Ollama double."""
 
 from __future__ import annotations
 
@@ -14,16 +14,15 @@ from doubles.loopback import closed_url
 from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble, Reply, sequence
 from doubles.ollama_output import label_for
 
-from hcap_tui.ollama_client import (
-    LocalModel,
-    ModelMissing,
-    OllamaError,
-    OllamaTimeout,
-    OllamaUnreachable,
-    ServerBusy,
-)
+from hcap_tui.models import alabel, label_many
+from hcap_tui.models import label as label_one
+from hcap_tui.models.base import ModelError as OllamaError
+from hcap_tui.models.base import ModelMissing, ServerBusy
+from hcap_tui.models.base import RequestTimeout as OllamaTimeout
+from hcap_tui.models.base import ServerUnreachable as OllamaUnreachable
+from hcap_tui.models.confidence import signal_confidence
+from hcap_tui.models.ollama import OllamaLabeller as LocalModel
 from hcap_tui.schema import LabelSchema
-from hcap_tui.token_confidence import signal_confidence
 
 MakeModel = Callable[..., LocalModel]
 ITEM = "3rd of 12, involved in finish | [RACE]: Modest affair | [HORSE]: Denied clear run inside final furlong"
@@ -53,7 +52,7 @@ def test_a_valid_answer_is_a_validated_label_in_schema_order(
 ) -> None:
     model = local(ollama.url)
     assert model.check() == DEFAULT_DIGEST
-    prediction = model.predict(ITEM)
+    prediction = label_one(model, ITEM)
     assert prediction.ok and prediction.error is None and prediction.attempts == 1
     assert prediction.label == label_for(ITEM, schema.json_schema())
     assert list(prediction.label) == list(schema.names)
@@ -65,7 +64,7 @@ def test_a_valid_answer_is_a_validated_label_in_schema_order(
 def test_the_request_is_one_user_message_with_the_schema_as_format(
     ollama: OllamaDouble, schema: LabelSchema, local: MakeModel
 ) -> None:
-    local(ollama.url, num_predict=300, keep_alive="5m").predict(ITEM)
+    label_one(local(ollama.url, max_tokens=300, keep_alive="5m"), ITEM)
     (request,) = ollama.requests
     assert request["messages"] == [{"role": "user", "content": ITEM}]
     assert request["format"] == schema.json_schema()
@@ -76,7 +75,7 @@ def test_the_request_is_one_user_message_with_the_schema_as_format(
 
 
 def test_a_system_prompt_goes_first_only_when_given(ollama: OllamaDouble, local: MakeModel) -> None:
-    local(ollama.url, system="Label carefully.").predict(ITEM)
+    label_one(local(ollama.url, system="Label carefully."), ITEM)
     assert ollama.requests[0]["messages"] == [
         {"role": "system", "content": "Label carefully."},
         {"role": "user", "content": ITEM},
@@ -94,7 +93,7 @@ def test_a_system_prompt_goes_first_only_when_given(ollama: OllamaDouble, local:
 )
 def test_a_bad_output_is_retried_once_then_failed_with_raw_text(reply: Reply, reason: str, local: MakeModel) -> None:
     with OllamaDouble(reply=lambda _body: reply) as double:
-        prediction = local(double.url).predict(ITEM)
+        prediction = label_one(local(double.url), ITEM)
         assert len(double.requests) == 2
     assert not prediction.ok and prediction.label is None and prediction.attempts == 2
     assert prediction.raw == reply.content
@@ -102,14 +101,14 @@ def test_a_bad_output_is_retried_once_then_failed_with_raw_text(reply: Reply, re
 
 
 def test_output_cut_off_by_num_predict_fails(ollama: OllamaDouble, schema: LabelSchema, local: MakeModel) -> None:
-    prediction = local(ollama.url, num_predict=8).predict(ITEM)
+    prediction = label_one(local(ollama.url, max_tokens=8), ITEM)
     assert not prediction.ok and "num_predict=8" in (prediction.error or "")
     assert prediction.raw and good(schema).startswith(prediction.raw)
 
 
 def test_a_retry_that_succeeds_gives_the_label(schema: LabelSchema, local: MakeModel) -> None:
     with OllamaDouble(reply=sequence(Reply(content="not json"))) as double:
-        prediction = local(double.url).predict(ITEM)
+        prediction = label_one(local(double.url), ITEM)
     assert prediction.ok and prediction.attempts == 2 and prediction.raw == good(schema)
 
 
@@ -118,7 +117,7 @@ def test_a_missing_model_says_how_to_import_it(ollama: OllamaDouble, local: Make
     with pytest.raises(ModelMissing, match=r"hcap model import PATH\.gguf.*ollama create"):
         model.check()
     with pytest.raises(ModelMissing):
-        model.predict(ITEM)  # the server's own 404
+        label_one(model, ITEM)  # the server's own 404
     assert len(ollama.requests) == 1
 
 
@@ -129,13 +128,13 @@ def test_a_server_that_is_down_names_the_host_and_the_fix(local: MakeModel) -> N
         model.check()
     assert str(caught.value) == f"cannot reach Ollama at {url}: start it with `ollama serve`, or point hcap at it with --host or OLLAMA_HOST"
     with pytest.raises(OllamaUnreachable):
-        model.predict(ITEM)
+        label_one(model, ITEM)
 
 
 def test_busy_is_retried_after_a_pause(local: MakeModel) -> None:
     busy = Reply(status=503, error="server busy, please try again.  maximum pending requests exceeded")
     with OllamaDouble(reply=sequence(busy, busy)) as double:
-        prediction = local(double.url).predict(ITEM)
+        prediction = label_one(local(double.url), ITEM)
         assert len(double.requests) == 3
     assert prediction.ok
 
@@ -145,7 +144,7 @@ def test_busy_for_good_raises_server_busy(local: MakeModel) -> None:
         OllamaDouble(reply=lambda _body: Reply(status=503, error="server busy")) as double,
         pytest.raises(ServerBusy, match="OLLAMA_MAX_QUEUE"),
     ):
-        local(double.url).predict(ITEM)
+        label_one(local(double.url), ITEM)
     assert len(double.requests) == 4  # the first try and one per back-off pause
 
 
@@ -154,7 +153,7 @@ def test_a_slow_answer_past_the_timeout_raises_with_the_fix(local: MakeModel) ->
         OllamaDouble(reply=lambda _body: Reply(delay=2.0)) as double,
         pytest.raises(OllamaTimeout, match=r"within 0\.2 s: raise it with --timeout or timeout_s"),
     ):
-        local(double.url, timeout=0.2).predict(ITEM)
+        label_one(local(double.url, timeout=0.2), ITEM)
 
 
 def test_other_server_errors_are_one_line(local: MakeModel) -> None:
@@ -162,13 +161,13 @@ def test_other_server_errors_are_one_line(local: MakeModel) -> None:
         OllamaDouble(reply=lambda _body: Reply(status=500, error="llama runner process has terminated")) as double,
         pytest.raises(OllamaError, match="answered 500: llama runner process has terminated"),
     ):
-        local(double.url).predict(ITEM)
+        label_one(local(double.url), ITEM)
 
 
 def test_ollama_host_is_honoured(ollama: OllamaDouble, monkeypatch: pytest.MonkeyPatch, local: MakeModel) -> None:
     monkeypatch.setenv("OLLAMA_HOST", ollama.url)
     model = local(None)
-    assert model.host == ollama.url and model.predict(ITEM).ok
+    assert model.host == ollama.url and label_one(model, ITEM).ok
 
 
 def test_the_server_version_is_read_from_a_host_written_without_scheme(
@@ -179,7 +178,7 @@ def test_the_server_version_is_read_from_a_host_written_without_scheme(
 
 
 def test_confidence_comes_from_the_value_tokens(ollama: OllamaDouble, schema: LabelSchema, local: MakeModel) -> None:
-    prediction = local(ollama.url, logprobs=True).predict(ITEM)
+    prediction = label_one(local(ollama.url, logprobs=True), ITEM)
     assert ollama.requests[0]["logprobs"] is True and ollama.requests[0]["top_logprobs"] == 5
     assert prediction.confidence == {f.name: 0.9 for f in schema.booleans} | {f.name: 0.7 for f in schema.enums}
 
@@ -191,13 +190,13 @@ def test_confidence_reads_the_first_token_of_a_split_enum_value(schema: LabelSch
     pieces = [text[:at], "no", "_signal", text[at + len("no_signal") :]]
     logprobs = [{"token": p, "logprob": math.log(0.6 if p == "no" else 0.99)} for p in pieces]
     with OllamaDouble(reply=lambda _body: Reply(content=text, logprobs=logprobs)) as double:
-        prediction = local(double.url, logprobs=True).predict(ITEM)
+        prediction = label_one(local(double.url, logprobs=True), ITEM)
     assert prediction.confidence is not None and prediction.confidence["race_strength"] == 0.6
 
 
 def test_no_logprobs_from_the_server_leaves_confidence_unset(local: MakeModel) -> None:
     with OllamaDouble(reply=lambda _body: Reply(logprobs=[])) as double:
-        prediction = local(double.url, logprobs=True).predict(ITEM)
+        prediction = label_one(local(double.url, logprobs=True), ITEM)
     assert prediction.ok and prediction.confidence is None
 
 
@@ -211,7 +210,7 @@ def test_tokens_that_stop_matching_the_text_drop_only_later_fields(schema: Label
 def test_many_requests_overlap_up_to_the_concurrency(local: MakeModel) -> None:
     items = [f"{ITEM} {i}" for i in range(8)]
     with OllamaDouble(slots=4, reply=lambda _body: Reply(delay=0.1)) as double:
-        results = list(local(double.url).predict_many(items, concurrency=4))
+        results = [done.result for done in label_many(local(double.url), items, concurrency=4)]
         assert double.max_in_flight == 4
     assert sorted(p.formatted_input for p in results) == sorted(items) and all(p.ok for p in results)
 
@@ -223,7 +222,7 @@ def test_results_come_back_as_they_complete(local: MakeModel) -> None:
         return Reply(delay=0.2 if body["messages"][0]["content"].startswith("slow") else 0.0)
 
     with OllamaDouble(slots=2, reply=reply) as double:
-        results = list(local(double.url).predict_many(items, concurrency=2))
+        results = [done.result for done in label_many(local(double.url), items, concurrency=2)]
     assert [p.formatted_input for p in results] == list(reversed(items))
 
 
@@ -237,8 +236,8 @@ def test_finished_results_are_yielded_before_a_server_error(local: MakeModel) ->
 
     seen = []
     with OllamaDouble(slots=2, reply=reply) as double, pytest.raises(OllamaError, match="terminated"):
-        for prediction in local(double.url).predict_many(items, concurrency=2):
-            seen.append(prediction.formatted_input)
+        for done in label_many(local(double.url), items, concurrency=2):
+            seen.append(done.result.formatted_input)
     assert seen == [items[0]]
 
 
@@ -246,6 +245,6 @@ async def test_apredict_labels_inside_an_event_loop(
     ollama: OllamaDouble, schema: LabelSchema, local: MakeModel
 ) -> None:
     model = local(ollama.url)
-    first, second = await asyncio.gather(model.apredict(ITEM), model.apredict(ITEM + " again"))
+    first, second = await asyncio.gather(alabel(model, ITEM), alabel(model, ITEM + " again"))
     await model.aclose()
     assert first.ok and second.ok and first.label == label_for(ITEM, schema.json_schema())

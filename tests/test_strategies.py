@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from hcap_tui.cli import app
 from hcap_tui.comments import format_input
-from hcap_tui.ollama_client import LocalModel
+from hcap_tui.models.base import Labeller
 from hcap_tui.schema import LabelSchema
 
 COLUMNS = ("race_comment", "main_race_comment", "finishing_position", "number_of_runners",
@@ -37,7 +37,7 @@ Replier = Callable[[dict], Reply]
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Busy back-off pauses of milliseconds."""
-    monkeypatch.setattr(LocalModel, "busy_backoff", (0.01, 0.01, 0.01))
+    monkeypatch.setattr(Labeller, "busy_backoff", (0.01, 0.01, 0.01))
 
 
 @pytest.fixture

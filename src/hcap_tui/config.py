@@ -93,12 +93,18 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field("flat-hcap", description="Ollama model that `hcap predict` and `hcap eval` use.")
+    model: str = Field(
+        "flat-hcap",
+        description="The student model `hcap predict` and `hcap eval` use: an Ollama name, or PROVIDER:NAME.",
+    )
     ollama_host: str | None = Field(None, description="Ollama URL; OLLAMA_HOST or the client default when unset.")
+    openai_base_url: str | None = Field(
+        None, description="Base URL of the OpenAI-compatible server for openai: models, e.g. http://127.0.0.1:8080/v1."
+    )
     timeout_s: float = Field(120.0, gt=0, description="Seconds before a model request is abandoned.")
     predict_count: int = Field(20, gt=0, description="Items `hcap predict` draws when --count is not given.")
     concurrency: int = Field(1, gt=0, description="Requests in flight; match OLLAMA_NUM_PARALLEL.")
-    teacher: str = Field("gemini:gemini-2.5-flash", description="Default teacher for `hcap label`.")
+    teacher: str = Field("gemini:gemini-2.5-flash", description="The teacher `hcap label` uses: PROVIDER:NAME.")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from hcap_tui.export import too_few_eval_rows
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.jsonl import JsonlFile, LineProblem
 from hcap_tui.metrics import DIGITS, Label, Scorecard, score
-from hcap_tui.ollama_client import LocalModel, Prediction
+from hcap_tui.models import LabelResult, Labeller, label_many, student
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store, now_iso
 
@@ -200,15 +200,15 @@ def compare(
 
 
 def run_model(
-    model: LocalModel,
+    model: Labeller,
     inputs: Iterable[str],
     concurrency: int,
-    on_prediction: Callable[[Prediction], None] | None = None,
-) -> dict[str, Prediction]:
+    on_prediction: Callable[[LabelResult], None] | None = None,
+) -> dict[str, LabelResult]:
     """Every input's prediction, keyed by input; `on_prediction` hears of each as it completes."""
-    predictions: dict[str, Prediction] = {}
-    for prediction in model.predict_many(inputs, concurrency=concurrency):
-        predictions[prediction.formatted_input] = prediction
+    predictions: dict[str, LabelResult] = {}
+    for done in label_many(model, inputs, concurrency):
+        prediction = predictions[done.item] = done.result
         if on_prediction is not None:
             on_prediction(prediction)
     return predictions
@@ -217,22 +217,24 @@ def run_model(
 def evaluate(
     project: Project,
     *,
-    model_name: str,
+    model_name: str | None = None,
     host: str | None = None,
     concurrency: int = 1,
     on_start: Callable[[int], None] | None = None,
-    on_prediction: Callable[[Prediction], None] | None = None,
+    on_prediction: Callable[[LabelResult], None] | None = None,
 ) -> EvalResult:
-    """Run `model_name` over the held-out items, score it and the teacher, and append the run to evals.jsonl.
+    """Run the student model (`model_name`, else the project's) over the held-out items, score it and the
+    teacher, and append the run to evals.jsonl.
 
     The data files are read before the server is contacted, so a missing eval set is reported first.
-    Server and model problems surface as the client's one-line errors and leave evals.jsonl untouched.
+    Server and model problems surface as the model layer's one-line errors and leave evals.jsonl untouched.
     """
     store = Store(project.paths, project.schema)
     eval_set = load_eval_set(store)
     teacher, teacher_problems = teacher_labels(store)
-    with LocalModel(model_name, project.schema, host=host, timeout=project.settings.timeout_s) as model:
+    with student(project, model_name, host=host) as model:
         digest = model.check()
+        model_name = model.spec.recorded
         if on_start is not None:
             on_start(len(eval_set.items))
         predictions = run_model(model, (item.formatted_input for item in eval_set.items), concurrency, on_prediction)

@@ -8,9 +8,8 @@ and turned into an estimated cost from a small table of list prices.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
-from contextlib import aclosing
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from hcap_tui.config import Project
 from hcap_tui.errors import HcapError
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store, flat_record, now_iso
-from hcap_tui.teachers import Teacher, TeacherResult, label_batch
+from hcap_tui.models import LabelResult, Labeller, ModelSpec, label_many
 
 # Gemini list prices in USD per million tokens (input, output), standard tier, prompts under 200k tokens.
 # An estimate only: prices change, and the bill is what Google says. Output includes thinking tokens.
@@ -44,10 +43,10 @@ class LabelRun:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0  # None when the model has no known price
-    failures: list[TeacherResult] = field(default_factory=list)
+    failures: list[LabelResult] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early (quota, network), None when it ran to the end
 
-    def add(self, result: TeacherResult) -> None:
+    def add(self, result: LabelResult) -> None:
         """Count one result and what it cost."""
         if result.ok:
             self.labeled += 1
@@ -79,10 +78,13 @@ def price_of(model: str) -> tuple[float, float] | None:
     return PRICES_USD_PER_MILLION[max(matches, key=len)] if matches else None
 
 
-def estimate_cost(kind: str, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """Estimated USD cost of the tokens: 0 for a local Ollama teacher, None for an unknown Gemini model."""
-    if kind == "ollama":
+def estimate_cost(provider: str, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """Estimated USD cost of the tokens: 0 for a local Ollama teacher, None for a model without a known price
+    (an unknown Gemini model, any model on an OpenAI-compatible server)."""
+    if provider == "ollama":
         return 0.0
+    if provider != "gemini":
+        return None
     price = price_of(model)
     if price is None:
         return None
@@ -96,16 +98,19 @@ def select_comments(project: Project, count: int, seed: int, csv_path: Path | No
     return CommentsFile(csv_path or project.paths.comments).random_sample(count, seed, exclude)
 
 
-def teacher_record(schema: LabelSchema, kind: str, result: TeacherResult, metadata: dict[str, str]) -> dict[str, Any]:
-    """A labeled.jsonl line: the user's flat shape plus teacher provenance and the CSV row's other columns."""
+def teacher_record(
+    schema: LabelSchema, spec: ModelSpec, result: LabelResult, metadata: dict[str, str]
+) -> dict[str, Any]:
+    """A labeled.jsonl line: the user's flat shape plus teacher provenance (`teacher` is the provider, `model`
+    the provider's name for it) and the CSV row's other columns."""
     if result.label is None:
         raise ValueError("a failed teacher result has no label to write")
     return flat_record(
         schema,
         result.formatted_input,
         result.label,
-        teacher=kind,
-        model=result.model,
+        teacher=spec.provider,
+        model=spec.name,
         created_at=now_iso(),
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
@@ -115,43 +120,31 @@ def teacher_record(schema: LabelSchema, kind: str, result: TeacherResult, metada
 
 def run_labeling(
     project: Project,
-    teacher: Teacher,
+    teacher: Labeller,
     comments: Iterable[Comment],
     *,
     concurrency: int = 1,
-    on_result: Callable[[TeacherResult], None] | None = None,
+    on_result: Callable[[LabelResult], None] | None = None,
 ) -> LabelRun:
     """Label `comments` with `teacher`, appending each valid label to labeled.jsonl as it arrives.
 
-    A teacher error that ends the run early (quota, network) is recorded in `stopped`; everything
+    A model error that ends the run early (quota, network) is recorded in `stopped`; everything
     labelled before it is already on disk.
     """
-    return asyncio.run(_run(project, teacher, list(comments), concurrency, on_result))
-
-
-async def _run(
-    project: Project,
-    teacher: Teacher,
-    comments: list[Comment],
-    concurrency: int,
-    on_result: Callable[[TeacherResult], None] | None,
-) -> LabelRun:
-    """The event-loop side of `run_labeling`."""
     store = Store(project.paths, project.schema)
-    metadata = {c.formatted_input: c.metadata for c in comments}
-    run = LabelRun(teacher=f"{teacher.kind}:{teacher.model}", sampled=len(comments))
+    comments = list(comments)
+    run = LabelRun(teacher=str(teacher.spec), sampled=len(comments))
     try:
-        async with aclosing(label_batch(teacher, metadata, concurrency)) as results:
-            async for result in results:
+        with closing(label_many(teacher, comments, concurrency)) as results:
+            for done in results:
+                result = done.result
                 run.add(result)
                 if result.ok:
-                    record = teacher_record(project.schema, teacher.kind, result, metadata[result.formatted_input])
+                    record = teacher_record(project.schema, teacher.spec, result, done.item.metadata)
                     store.append(project.paths.labeled, [record])
                 if on_result is not None:
                     on_result(result)
     except HcapError as exc:
         run.stopped = str(exc)
-    finally:
-        await teacher.aclose()
-    run.cost_usd = estimate_cost(teacher.kind, teacher.model, run.prompt_tokens, run.completion_tokens)
+    run.cost_usd = estimate_cost(teacher.spec.provider, teacher.model, run.prompt_tokens, run.completion_tokens)
     return run

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hcap_tui.errors import DataError
-from hcap_tui.ollama_client import ModelRegistry, full_name
+from hcap_tui.models.ollama import ModelRegistry, full_name
 from hcap_tui.template import OLLAMA_PARAMETERS, OLLAMA_TEMPLATE
 
 GGUF_MAGIC = b"GGUF"

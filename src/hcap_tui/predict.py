@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hcap_tui.comments import Comment, CommentsFile
-from hcap_tui.ollama_client import LocalModel, Prediction
+from hcap_tui.models import LabelResult, Labeller, label_many
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import FAILED, Store, flat_record, now_iso
 
@@ -43,7 +43,7 @@ def value_text(value: Any) -> str:
 
 def prediction_record(
     schema: LabelSchema,
-    prediction: Prediction,
+    prediction: LabelResult,
     batch_id: str,
     metadata: dict[str, str] | None = None,
     **extra: Any,
@@ -60,7 +60,7 @@ def prediction_record(
         prediction.formatted_input,
         prediction.label,
         **failure,
-        model=prediction.model,
+        model=prediction.spec.recorded,
         model_digest=prediction.digest,
         created_at=now_iso(),
         batch_id=batch_id,
@@ -110,7 +110,7 @@ class PredictSummary:
         """What is saved when the run stops early."""
         return f"{self.finished} of {self.requested} predictions finished and are saved in predictions.jsonl"
 
-    def add(self, schema: LabelSchema, prediction: Prediction) -> None:
+    def add(self, schema: LabelSchema, prediction: LabelResult) -> None:
         """Count one result."""
         if prediction.label is None:
             self.failed += 1
@@ -137,11 +137,11 @@ class PredictSummary:
 class PredictionRun:
     """Labels a list of comments with a model, appending each result to predictions.jsonl as it arrives."""
 
-    def __init__(self, store: Store, model: LocalModel, comments: list[Comment], batch_id: str | None = None) -> None:
+    def __init__(self, store: Store, model: Labeller, comments: list[Comment], batch_id: str | None = None) -> None:
         self.store = store
         self.model = model
         self.comments = comments
-        self.summary = PredictSummary(batch_id or new_batch_id(), model.model, model.digest, len(comments))
+        self.summary = PredictSummary(batch_id or new_batch_id(), model.spec.recorded, model.digest, len(comments))
 
     @property
     def intent(self) -> str:
@@ -153,19 +153,17 @@ class PredictionRun:
         """Predictions the run will make, for a progress bar."""
         return len(self.comments)
 
-    def run(self, concurrency: int = 1) -> Iterator[Prediction]:
+    def run(self, concurrency: int = 1) -> Iterator[LabelResult]:
         """Predict with up to `concurrency` requests in flight, yielding each result once it is on disk.
 
-        An OllamaError (server gone, timeout) or Ctrl-C stops the run; what finished before stays saved
+        A ModelError (server gone, timeout) or Ctrl-C stops the run; what finished before stays saved
         and counted in `summary`.
         """
-        metadata = {c.formatted_input: c.metadata for c in self.comments}
-        inputs = [c.formatted_input for c in self.comments]
         schema = self.store.schema
-        with closing(self.model.predict_many(inputs, concurrency)) as results:
-            for prediction in results:
-                extra = metadata.get(prediction.formatted_input)
-                record = prediction_record(schema, prediction, self.summary.batch_id, extra)
+        with closing(label_many(self.model, self.comments, concurrency)) as results:
+            for done in results:
+                prediction = done.result
+                record = prediction_record(schema, prediction, self.summary.batch_id, done.item.metadata)
                 self.store.append(self.store.paths.predictions, [record])
                 self.summary.add(schema, prediction)
                 yield prediction

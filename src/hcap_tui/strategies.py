@@ -13,7 +13,6 @@ can be drawn again. Every run appends to predictions.jsonl through the store, li
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -22,11 +21,11 @@ from enum import StrEnum
 from typing import Any
 
 from hcap_tui.comments import CommentsFile
-from hcap_tui.ollama_client import LOGPROBS_MIN_VERSION, LocalModel, Prediction
+from hcap_tui.models import LabelResult, Labeller, label_many
 from hcap_tui.predict import PredictionRun, PredictSummary, draw_sample, new_batch_id, prediction_record
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import DISAGREEING_FIELDS, TEACHER_VALUES, LabeledItem, Store
-from hcap_tui.uncertain import FALLING_BACK, UncertainRun, resume_pool
+from hcap_tui.uncertain import UncertainRun, falling_back, resume_pool
 
 DEFAULT_POOL_FACTOR = 5
 
@@ -37,21 +36,6 @@ class Strategy(StrEnum):
     RANDOM = "random"
     UNCERTAIN = "uncertain"
     DISAGREE = "disagree"
-
-
-def too_old_for_logprobs(version: str | None) -> bool:
-    """Whether a server version is known to predate log-probabilities.
-
-    An unknown version, or a development build's 0.0.0, is given the benefit of the doubt: the replies
-    themselves then show whether log-probabilities come back.
-    """
-    found = _version_tuple(version or "")
-    return len(found) == 3 and found != (0, 0, 0) and found < _version_tuple(LOGPROBS_MIN_VERSION)
-
-
-def too_old_note(version: str) -> str:
-    """The line that says uncertainty sampling cannot run on this server, and what happens instead."""
-    return f"Ollama {version} returns no log-probabilities {FALLING_BACK}"
 
 
 def disagreements(schema: LabelSchema, teacher: dict[str, Any], model: dict[str, Any]) -> list[str]:
@@ -125,14 +109,14 @@ class DisagreeRun:
     """
 
     def __init__(
-        self, store: Store, model: LocalModel, candidates: list[LabeledItem], count: int, batch_id: str | None = None
+        self, store: Store, model: Labeller, candidates: list[LabeledItem], count: int, batch_id: str | None = None
     ) -> None:
         self.store = store
         self.model = model
         self.count = count
         self.teacher = {item.formatted_input: item for item in candidates}
         self.summary = DisagreeSummary(
-            batch_id or new_batch_id(), model.model, model.digest, count, candidates=len(candidates)
+            batch_id or new_batch_id(), model.spec.recorded, model.digest, count, candidates=len(candidates)
         )
 
     @property
@@ -145,13 +129,13 @@ class DisagreeRun:
         """The most predictions the run can make, for a progress bar."""
         return len(self.teacher)
 
-    def run(self, concurrency: int = 1) -> Iterator[Prediction]:
+    def run(self, concurrency: int = 1) -> Iterator[LabelResult]:
         """Predict with up to `concurrency` requests in flight, yielding each result once it is handled."""
         schema = self.store.schema
-        with closing(self.model.predict_many(iter(self.teacher), concurrency)) as results:
-            for prediction in results:
+        with closing(label_many(self.model, list(self.teacher.values()), concurrency)) as results:
+            for done in results:
+                prediction, item = done.result, done.item
                 self.summary.checked += 1
-                item = self.teacher[prediction.formatted_input]
                 differing = disagreements(schema, item.label, prediction.label) if prediction.label else []
                 if prediction.ok and not differing:
                     self.summary.agreed += 1
@@ -172,11 +156,6 @@ class DisagreeRun:
                     return
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    """`0.12.11` (or `0.12.11-rc1`) as a comparable tuple of its first three numbers."""
-    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
-
-
 PredictRun = PredictionRun | UncertainRun | DisagreeRun
 NOTHING_TO_PREDICT = "nothing to predict: every eligible comment is already in gold or pending in predictions.jsonl"
 
@@ -184,7 +163,7 @@ NOTHING_TO_PREDICT = "nothing to predict: every eligible comment is already in g
 def plan_run(
     strategy: Strategy,
     store: Store,
-    model: LocalModel,
+    model: Labeller,
     comments: CommentsFile,
     count: int,
     seed: int | None,
@@ -193,8 +172,9 @@ def plan_run(
 ) -> PredictRun | None:
     """The run a strategy asks for, or None when there is nothing to predict; `note` hears why, and any fallback.
 
-    For uncertainty sampling the server's version is checked first: one known to predate log-probabilities
-    makes it a random run (and `model` stops asking for them), said through `note` and in the summary.
+    For uncertainty sampling the server is asked first whether it can return log-probabilities: one known
+    not to (an Ollama too old) makes it a random run (and `model` stops asking for them), said through
+    `note` and in the summary.
     """
     if strategy is Strategy.DISAGREE:
         candidates = teacher_candidates(store, seed)
@@ -207,9 +187,9 @@ def plan_run(
         return DisagreeRun(store, model, candidates.items, count)
     fallback = None
     if strategy is Strategy.UNCERTAIN:
-        version = model.server_version()
-        if too_old_for_logprobs(version):
-            fallback = too_old_note(str(version))
+        unable = model.logprobs_unavailable()
+        if unable is not None:
+            fallback = f"{unable} returns no log-probabilities {falling_back(model)}"
             note(fallback)
             model.logprobs = False
     if strategy is Strategy.UNCERTAIN and fallback is None:
@@ -225,7 +205,7 @@ def plan_run(
 
 def _pool_run(
     store: Store,
-    model: LocalModel,
+    model: Labeller,
     comments: CommentsFile,
     count: int,
     seed: int | None,
@@ -233,7 +213,7 @@ def _pool_run(
     note: Callable[[str], None],
 ) -> UncertainRun | None:
     """An uncertain run over a pool of `count × pool_factor`, finishing an interrupted pool of this model first."""
-    resumed = resume_pool(store, model.model, model.digest, note)
+    resumed = resume_pool(store, model.spec.recorded, model.digest, note)
     reused = [p.formatted_input for p in resumed.predictions] if resumed else []
     fresh = count * pool_factor - len(reused)
     drawn = []

@@ -23,16 +23,24 @@ from typing import Any
 from hcap_tui.comments import Comment
 from hcap_tui.config import DataPaths
 from hcap_tui.jsonl import JsonlFile
-from hcap_tui.ollama_client import LOGPROBS_MIN_VERSION, LocalModel, Prediction
+from hcap_tui.models import LabelResult, Labeller, label_many, parse_model
 from hcap_tui.predict import PredictSummary, new_batch_id, prediction_record
 from hcap_tui.store import LabeledItem, Store
 
-FALLING_BACK = f"(Ollama ≥ {LOGPROBS_MIN_VERSION} needed): falling back to random"
-NO_LOGPROBS = f"the server returned no log-probabilities {FALLING_BACK}"
 POOL_PREFIX = ".predictions-pool-"
 
 
-def item_confidence(prediction: Prediction) -> float:
+def falling_back(model: Labeller) -> str:
+    """The end of a line saying uncertainty sampling cannot run: what the server needs, and what happens instead."""
+    return f"({model.logprobs_needs} needed): falling back to random"
+
+
+def no_logprobs(model: Labeller) -> str:
+    """The line said when a labelled reply came back without log-probabilities."""
+    return f"the server returned no log-probabilities {falling_back(model)}"
+
+
+def item_confidence(prediction: LabelResult) -> float:
     """How sure the model was of an item: its least confident signal; 0 for a failed prediction."""
     if not prediction.ok or not prediction.confidence:
         return 0.0
@@ -62,7 +70,7 @@ class InterruptedPool:
     """A sidecar an earlier uncertain run left behind, and the predictions in it still worth reusing."""
 
     file: PoolFile
-    predictions: list[Prediction]
+    predictions: list[LabelResult]
     metadata: dict[str, dict[str, str]]
 
 
@@ -108,16 +116,16 @@ def resume_pool(store: Store, model: str, digest: str | None, note: Callable[[st
     return None
 
 
-def _prediction(item: LabeledItem) -> Prediction:
+def _prediction(item: LabeledItem) -> LabelResult:
     """A pool prediction as it was before the run stopped, rebuilt from its sidecar line."""
     record = item.record
     confidence = record.get("confidence")
-    return Prediction(
+    return LabelResult(
         formatted_input=item.formatted_input,
         label=item.label,
         raw=str(record.get("raw", "")),
         error=str(record.get("error") or "failed") if item.failed else None,
-        model=str(record.get("model")),
+        spec=parse_model(str(record.get("model"))),
         digest=record.get("model_digest"),
         latency_ms=float(record.get("latency_ms") or 0.0),
         prompt_tokens=record.get("prompt_tokens"),
@@ -183,7 +191,7 @@ class UncertainRun:
     """
 
     def __init__(
-        self, store: Store, model: LocalModel, pool: list[Comment], count: int, resumed: InterruptedPool | None = None
+        self, store: Store, model: Labeller, pool: list[Comment], count: int, resumed: InterruptedPool | None = None
     ) -> None:
         self.store = store
         self.model = model
@@ -192,13 +200,13 @@ class UncertainRun:
         self.file = resumed.file if resumed else PoolFile(store.paths, new_batch_id())
         reused = resumed.predictions if resumed else []
         self.summary = UncertainSummary(
-            self.file.batch_id, model.model, model.digest, count,
+            self.file.batch_id, model.spec.recorded, model.digest, count,
             pool=len(reused) + len(pool), predicted=len(reused), reused=len(reused),
         )
         self._metadata = (resumed.metadata if resumed else {}) | {c.formatted_input: c.metadata for c in pool}
         order = [p.formatted_input for p in reused] + [c.formatted_input for c in pool]
         self._order = {text: i for i, text in enumerate(order)}
-        self._scored: list[Prediction] = list(reused)
+        self._scored: list[LabelResult] = list(reused)
         self._issued = len(reused)
 
     @property
@@ -214,14 +222,15 @@ class UncertainRun:
             return len(self.pool)
         return min(len(self.pool), self._issued - self.summary.reused + max(0, self._still_needed()))
 
-    def run(self, concurrency: int = 1) -> Iterator[Prediction]:
+    def run(self, concurrency: int = 1) -> Iterator[LabelResult]:
         """Predict the pool with up to `concurrency` requests in flight, yielding each result as it completes."""
         try:
-            with closing(self.model.predict_many(self._inputs(), concurrency)) as results:
-                for prediction in results:
+            with closing(label_many(self.model, self._inputs(), concurrency)) as results:
+                for done in results:
+                    prediction = done.result
                     self.summary.predicted += 1
                     if self.summary.fallback is None and prediction.ok and prediction.confidence is None:
-                        self.summary.fallback = NO_LOGPROBS
+                        self.summary.fallback = no_logprobs(self.model)
                         self._write(self._scored)
                     self._scored.append(prediction)
                     if self.summary.fallback is None:
@@ -247,7 +256,7 @@ class UncertainRun:
         in_flight = self._issued - self.summary.predicted
         return self.count - self.summary.finished - in_flight
 
-    def _least_confident(self) -> list[Prediction]:
+    def _least_confident(self) -> list[LabelResult]:
         """Every failed prediction, then the least confident labels up to `count` in all, most doubtful first."""
         failed = sorted((p for p in self._scored if not p.ok), key=lambda p: self._order[p.formatted_input])
         labelled = sorted(
@@ -258,12 +267,12 @@ class UncertainRun:
             self.summary.kept_confidence = (item_confidence(kept[0]), item_confidence(kept[-1]))
         return failed + kept
 
-    def _record(self, prediction: Prediction) -> dict[str, Any]:
+    def _record(self, prediction: LabelResult) -> dict[str, Any]:
         """The predictions.jsonl line for one result of this batch."""
         metadata = self._metadata.get(prediction.formatted_input)
         return prediction_record(self.store.schema, prediction, self.summary.batch_id, metadata)
 
-    def _write(self, predictions: list[Prediction]) -> None:
+    def _write(self, predictions: list[LabelResult]) -> None:
         """Append results to predictions.jsonl, up to `count` once the run is drawing at random."""
         if self.summary.fallback is not None:
             predictions = predictions[: max(0, self.count - self.summary.finished)]

@@ -8,13 +8,13 @@ import pytest
 
 from doubles.gemini_double import GeminiDouble
 from doubles.ollama_double import OllamaDouble
-from hcap_tui.ollama_client import LocalModel
+from hcap_tui.models.base import Labeller
 
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Busy back-off pauses of milliseconds in every test, so a double's 503 answers never slow the suite."""
-    monkeypatch.setattr(LocalModel, "busy_backoff", (0.01, 0.01, 0.01))
+    monkeypatch.setattr(Labeller, "busy_backoff", (0.01, 0.01, 0.01))
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A loopback HTTP server for test doubles: a free port, a background thread, keep-alive and quiet hang-ups.
 
 A double subclasses `LoopbackServer` for its state and endpoints and `LoopbackHandler` for its routes;
-the handler reads plain or chunked request bodies and sends JSON, plain text or chunked NDJSON streams.
+the handler reads plain or chunked request bodies and sends JSON, plain text or chunked NDJSON streams,
+with extra headers and, to play a server that trickles its answer, a pause between the body's bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, TypeVar
 
@@ -36,6 +38,14 @@ class InFlight:
         finally:
             with self._lock:
                 self._now -= 1
+
+
+@dataclass
+class Delivery:
+    """How a reply's bytes go out: extra headers, and a pause after each byte of the body (a dripping server)."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    drip: float = 0.0
 
 
 class LoopbackServer:
@@ -104,8 +114,9 @@ class LoopbackHandler(BaseHTTPRequestHandler):
             return b"".join(parts)
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def _send(self, status: int, body: Any) -> None:
+    def _send(self, status: int, body: Any, delivery: Delivery | None = None) -> None:
         """A JSON body, an NDJSON stream (a list of lines, sent chunked), plain text or nothing."""
+        delivery = delivery or Delivery()
         try:
             if isinstance(body, list):
                 self._stream(status, body)
@@ -119,8 +130,17 @@ class LoopbackHandler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in delivery.headers.items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            if not delivery.drip:
+                self.wfile.write(payload)
+                return
+            for i in range(len(payload)):
+                self.wfile.write(payload[i : i + 1])
+                self.wfile.flush()
+                if self.double._stopping.wait(delivery.drip):  # type: ignore[attr-defined]
+                    break
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 

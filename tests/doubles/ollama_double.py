@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from doubles.loopback import InFlight, LoopbackHandler, LoopbackServer, scripted
+from doubles.loopback import Delivery, InFlight, LoopbackHandler, LoopbackServer, scripted
 from doubles.ollama_output import label_for, logprobs_for, tokens
 
 DEFAULT_DIGEST = "sha256:" + hashlib.sha256(b"flat-hcap test weights").hexdigest()
@@ -43,6 +43,7 @@ class Reply:
     error: str = ""
     delay: float = 0.0  # seconds spent inside a slot before answering
     logprobs: list[dict] | None = None
+    drip: float = 0.0  # seconds after each byte of the body: a server that trickles its answer
 
 
 def sequence(*replies: Reply) -> Callable[[dict], Reply]:
@@ -95,7 +96,7 @@ class OllamaDouble(LoopbackServer):
 
     # -- endpoints: each returns (status, body) where body is a dict, a list of NDJSON lines, or None
 
-    def chat(self, body: dict) -> tuple[int, Any]:
+    def chat(self, body: dict) -> tuple[Any, ...]:
         """/api/chat: queue for a slot, then answer with the Reply the test chose."""
         with self._lock:
             self.requests.append(body)
@@ -115,7 +116,7 @@ class OllamaDouble(LoopbackServer):
                     self._stopping.wait(reply.delay)
         if reply.status >= 400:
             return reply.status, {"error": reply.error or "internal error"}
-        return 200, self._chat_answer(body, name, reply)
+        return 200, self._chat_answer(body, name, reply), Delivery(drip=reply.drip)
 
     def _chat_answer(self, body: dict, name: str, reply: Reply) -> Any:
         """The chat response body (or NDJSON lines when streaming) for a successful reply."""
@@ -265,7 +266,7 @@ class _Handler(LoopbackHandler):
     def do_DELETE(self) -> None:
         self._route({"/api/delete": self.double.delete}, self._read_body())
 
-    def _route(self, routes: dict[str, Callable[[dict], tuple[int, Any]]], data: bytes) -> None:
+    def _route(self, routes: dict[str, Callable[[dict], tuple[Any, ...]]], data: bytes) -> None:
         endpoint = routes.get(self.path)
         if endpoint is None:
             self._send(404, "404 page not found")

@@ -20,9 +20,15 @@ from hcap_tui.metrics import BinaryScore, EnumScore, Interval, Scorecard
 from hcap_tui.schema import LabelSchema
 
 SHOWN_PROBLEMS = 5  # skipped lines and failures listed by name before the rest are only counted
-MODEL_HELP = "Ollama model to evaluate (default: `model` in hcap.toml, else flat-hcap)."
-HOST_HELP = "Ollama URL (default: `ollama_host` in hcap.toml, else $OLLAMA_HOST, else http://127.0.0.1:11434)."
-CONCURRENCY_HELP = "Requests in flight; match OLLAMA_NUM_PARALLEL (default: `concurrency` in hcap.toml, else 1)."
+MODEL_HELP = (
+    "Model to evaluate: an Ollama name, or PROVIDER:NAME with ollama, openai or gemini "
+    "(default: `model` in hcap.toml, else flat-hcap)."
+)
+HOST_HELP = (
+    "Server URL: Ollama's (default: `ollama_host` in hcap.toml, else $OLLAMA_HOST, else http://127.0.0.1:11434), "
+    "or for openai: models the base URL such as http://127.0.0.1:8080/v1 (default: `openai_base_url`)."
+)
+CONCURRENCY_HELP = "Requests in flight; match the server's slots (default: `concurrency` in hcap.toml, else 1)."
 DIGEST_SHOWN = 12  # hex digits of a model digest shown to tell versions apart
 
 
@@ -42,8 +48,8 @@ def eval_command(
         task = progress.add_task("predicting", total=None)
         result = evaluate(
             project,
-            model_name=model or settings.model,
-            host=host or settings.ollama_host,
+            model_name=model,
+            host=host,
             concurrency=concurrency or settings.concurrency,
             on_start=lambda total: progress.update(task, total=total),
             on_prediction=lambda _prediction: progress.advance(task),

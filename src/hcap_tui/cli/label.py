@@ -1,4 +1,5 @@
-"""`hcap label`: have a teacher (Gemini or an Ollama model) label new comments into labeled.jsonl."""
+"""`hcap label`: have a teacher (Gemini, an Ollama model, a model on an OpenAI-compatible server) label new
+comments into labeled.jsonl."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from hcap_tui.cli.app import DataDirOption, JsonOption, app, fail, guarded, note
 from hcap_tui.cli.sample import CsvOption, SeedOption, resolve_seed
 from hcap_tui.comments import Comment
 from hcap_tui.config import Project, open_project
-from hcap_tui.errors import HcapError
 from hcap_tui.labeling import LabelRun, run_labeling, select_comments
+from hcap_tui.models import LabelResult, Labeller, teacher_spec
+from hcap_tui.models import teacher as open_teacher
 from hcap_tui.teacher_prompt import project_instructions
-from hcap_tui.teachers import Teacher, TeacherResult, TeacherSpec, open_teacher, parse_teacher
 
 SHOWN_INPUT = 70  # characters of a failed item's input shown in its failure line
 
@@ -31,7 +32,8 @@ def label(
         typer.Option(
             "--teacher",
             "-t",
-            help="gemini:<model> or ollama:<model> [default: `teacher` in hcap.toml, else gemini:gemini-2.5-flash].",
+            help="gemini:<model>, ollama:<model> or openai:<model> [default: `teacher` in hcap.toml, else "
+                 "gemini:gemini-2.5-flash].",
             show_default=False,
         ),
     ] = None,
@@ -52,7 +54,8 @@ def label(
         str | None,
         typer.Option(
             "--host",
-            help="Ollama URL for an ollama teacher [default: `ollama_host` in hcap.toml, OLLAMA_HOST, local].",
+            help="Server URL for an ollama teacher [default: `ollama_host` in hcap.toml, OLLAMA_HOST, local] or an "
+                 "openai teacher's base URL, e.g. http://127.0.0.1:8080/v1 [default: `openai_base_url`].",
             show_default=False,
         ),
     ] = None,
@@ -63,23 +66,15 @@ def label(
     Exit 0 when every comment was labelled, 1 when some failed (they are not written) or the run could not go on.
     """
     project = open_project(data_dir)
-    spec = _teacher_spec(project, teacher)
-    if host is not None and spec.kind != "ollama":
-        raise HcapError(f"--host is for ollama teachers, not {spec}: drop it or pass --teacher ollama:<model>")
-    chosen = open_teacher(
-        spec,
-        project.schema,
-        project_instructions(project.schema, project.paths),
-        host=host or project.settings.ollama_host,
-        timeout=project.settings.timeout_s,
-    )
-    comments = select_comments(project, count, resolve_seed(seed), csv_path)
-    if comments:
-        chosen.check()
-        run = _label_with_progress(project, chosen, comments, concurrency or project.settings.concurrency)
-    else:
-        note("nothing to label: every eligible comment is already in labeled.jsonl or the gold standard")
-        run = LabelRun(teacher=str(spec))
+    spec = teacher_spec(project, teacher)
+    with open_teacher(project, spec, project_instructions(project.schema, project.paths), host=host) as chosen:
+        comments = select_comments(project, count, resolve_seed(seed), csv_path)
+        if comments:
+            chosen.check()
+            run = _label_with_progress(project, chosen, comments, concurrency or project.settings.concurrency)
+        else:
+            note("nothing to label: every eligible comment is already in labeled.jsonl or the gold standard")
+            run = LabelRun(teacher=str(spec))
     if json_output:
         typer.echo(json.dumps(run.to_json(), ensure_ascii=False))
     else:
@@ -90,18 +85,11 @@ def label(
         fail(f"{run.failed} of {run.sampled} comments failed and were not written; they stay eligible for the next run")
 
 
-def _teacher_spec(project: Project, option: str | None) -> TeacherSpec:
-    """The teacher from --teacher, else from the project's settings."""
-    if option is not None:
-        return parse_teacher(option)
-    return parse_teacher(project.settings.teacher, f"{project.paths.config} setting teacher =")
-
-
-def _label_with_progress(project: Project, teacher: Teacher, comments: list[Comment], concurrency: int) -> LabelRun:
+def _label_with_progress(project: Project, teacher: Labeller, comments: list[Comment], concurrency: int) -> LabelRun:
     """Run the labelling with a progress bar on stderr (when it is a terminal) and a line per failure."""
     console = Console(stderr=True)
     columns = (
-        TextColumn(f"labelling with {teacher.kind}:{teacher.model}", markup=False),
+        TextColumn(f"labelling with {teacher.spec}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
@@ -112,7 +100,7 @@ def _label_with_progress(project: Project, teacher: Teacher, comments: list[Comm
         task = progress.add_task("label", total=len(comments), failed=0)
         failed = 0
 
-        def on_result(result: TeacherResult) -> None:
+        def on_result(result: LabelResult) -> None:
             nonlocal failed
             if not result.ok:
                 failed += 1

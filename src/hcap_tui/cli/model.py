@@ -11,8 +11,6 @@ import typer
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
 from hcap_tui.cli.predict import HostOption
 from hcap_tui.config import open_project
-from hcap_tui.model_import import import_gguf
-from hcap_tui.ollama_client import ModelRegistry
 
 model_app = typer.Typer(help="Manage the local model served by Ollama.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -31,8 +29,13 @@ def import_model(
     as_json: JsonOption = False,
 ) -> None:
     """Serve a GGUF as NAME:TAG with hcap's prompt template, and point NAME (NAME:latest) at it."""
-    settings = open_project(data_dir, must_exist=False).settings
-    with ModelRegistry(host or settings.ollama_host) as registry:
+    from hcap_tui.model_import import import_gguf  # loads the Ollama client, which only this command needs
+    from hcap_tui.models.ollama import ModelRegistry
+
+    project = open_project(data_dir, must_exist=False)
+    settings = project.settings
+    source = "--host" if host else f"ollama_host in {project.paths.config}"
+    with ModelRegistry(host or settings.ollama_host, source=source) as registry:
         result = import_gguf(path, name=name, tag=tag, registry=registry, on_step=note)
     if as_json:
         typer.echo(json.dumps({"model": result.model, "latest": result.latest, "blob": result.blob,

@@ -25,14 +25,15 @@ from hcap_tui.cli.sample import CsvOption, SeedOption, resolve_seed
 from hcap_tui.comments import CommentsFile
 from hcap_tui.config import open_project
 from hcap_tui.errors import HcapError
-from hcap_tui.ollama_client import LocalModel
+from hcap_tui.models import student
 from hcap_tui.predict import PredictSummary
 from hcap_tui.store import Store
 from hcap_tui.strategies import DEFAULT_POOL_FACTOR, DisagreeSummary, PredictRun, Strategy, plan_run
 
 HostOption = Annotated[
     str | None,
-    typer.Option("--host", help="Ollama URL [default: ollama_host in hcap.toml, else $OLLAMA_HOST, else local].",
+    typer.Option("--host", help="Ollama URL [default: ollama_host in hcap.toml, else $OLLAMA_HOST, else local]; for "
+                 "openai: models the server's base URL, e.g. http://127.0.0.1:8080/v1 [default: openai_base_url].",
                  show_default=False),
 ]
 
@@ -67,14 +68,17 @@ def predict(
                           f"confident [default: {DEFAULT_POOL_FACTOR}]."),
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Ollama model [default: model in hcap.toml, flat-hcap].")
+        str | None,
+        typer.Option("--model", "-m", help="An Ollama model, or PROVIDER:NAME with ollama, openai or gemini "
+                                           "[default: model in hcap.toml, flat-hcap]."),
     ] = None,
     host: HostOption = None,
     seed: SeedOption = None,
     concurrency: Annotated[
         int | None,
         typer.Option("--concurrency", "-c", min=1,
-                     help="Requests in flight [default: concurrency, 1]; helps only up to OLLAMA_NUM_PARALLEL."),
+                     help="Requests in flight [default: concurrency, 1]; helps only up to the server's parallel slots "
+                          "(OLLAMA_NUM_PARALLEL, llama-server --parallel)."),
     ] = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: timeout_s, 120].")
@@ -89,12 +93,8 @@ def predict(
     project = open_project(data_dir)
     settings = project.settings
     in_flight = concurrency or settings.concurrency
-    model_name, url = model or settings.model, host or settings.ollama_host
     wanted = count or settings.predict_count
-    with LocalModel(
-        model_name, project.schema, host=url, timeout=timeout or settings.timeout_s,
-        logprobs=strategy is Strategy.UNCERTAIN,
-    ) as local:
+    with student(project, model, host=host, timeout=timeout, logprobs=strategy is Strategy.UNCERTAIN) as local:
         digest = local.check()
         store = Store(project.paths, project.schema)
         source = CommentsFile(csv_path or project.paths.comments)
@@ -104,7 +104,7 @@ def predict(
         if run is None:
             return
         note(
-            f"{run.intent} with {local.model} ({(digest or 'unknown digest')[:19]}) "
+            f"{run.intent} with {local.spec.recorded} ({(digest or 'unknown digest')[:19]}) "
             f"at {local.host}, {in_flight} at a time, into {project.paths.predictions}"
         )
         _run_with_progress(run, in_flight)
