@@ -31,13 +31,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-import tiny_llama  # noqa: E402
+import tiny_llama
 
-from hcap_tui.export import EVAL, DEFAULT_EVAL_FRACTION, ExportFormat, export_row, split_of  # noqa: E402
-from hcap_tui.jsonl import encode  # noqa: E402
-from hcap_tui.schema import LabelSchema  # noqa: E402
-from hcap_tui.train import TrainOptions, train  # noqa: E402
-from hcap_tui.train.llama_cpp import LLAMA_CPP_PYTHON_VERSION  # noqa: E402
+from hcap_tui.export import DEFAULT_EVAL_FRACTION, EVAL, ExportFormat, export_row, split_of
+from hcap_tui.jsonl import encode
+from hcap_tui.schema import LabelSchema
+from hcap_tui.train import TrainOptions, train
+from hcap_tui.train.llama_cpp import LLAMA_CPP_PYTHON_VERSION
 
 FIXTURES = REPO / "tests" / "fixtures"
 NAME = "tiny-flat-hcap"
@@ -104,7 +104,7 @@ def build(out_dir: Path = FIXTURES, steps: int = STEPS) -> dict:
         "bytes": gguf.stat().st_size,
         "base_folder": {p.name: sha256(p) for p in sorted(folder.iterdir())},
         "rebuild": COMMAND,
-        "base": "scripts/tiny_llama.py (byte-level BPE on data/, 2 layers, hidden 64, random init)",
+        "base": "scripts/tiny_llama.py (byte-level BPE on data/, 2 layers, hidden 128, random init)",
         "training": {
             "rows": "data/labeled.jsonl, export split",
             "steps": steps,

@@ -2,7 +2,7 @@
 
 The folder it writes has what `hcap train --base` expects of a real Llama 3.2: a byte-level BPE tokenizer
 with Llama 3's pre-tokenizer split and special tokens (`<|begin_of_text|>` added as the one BOS, `<|eot_id|>`
-ending a turn), hcap's own chat template, and a randomly initialised `LlamaForCausalLM` (2 layers, hidden 64).
+ending a turn), hcap's own chat template, and a randomly initialised `LlamaForCausalLM` (2 layers, hidden 128).
 Its output head is initialised 15 times wider than the usual 0.02: a LoRA fine-tune trains only the attention
 and MLP projections, and with a head that small no hidden state can make one token much likelier than the
 rest, so the loss could hardly fall (a pretrained model's head has learned that scale). The head rows of tokens
@@ -26,9 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from hcap_tui.comments import CommentsFile  # noqa: E402
-from hcap_tui.schema import LabelSchema  # noqa: E402
-from hcap_tui.template import BOS_TOKEN, CHAT_TEMPLATE, EOT_TOKEN  # noqa: E402
+from hcap_tui.comments import CommentsFile
+from hcap_tui.schema import LabelSchema
+from hcap_tui.template import BOS_TOKEN, CHAT_TEMPLATE, EOT_TOKEN
 
 SAMPLE_DATA = REPO / "data"
 # Llama 3's pre-tokenizer: how text is cut into words before byte-level BPE merges (from its tokenizer.json).
@@ -103,7 +103,9 @@ def partial_utf8_tokens(tokenizer) -> list[int]:
     )
 
 
-def build_base(out_dir: Path, *, seed: int = SEED, data_dir: Path = SAMPLE_DATA, hidden: int = 64, layers: int = 2) -> Path:
+def build_base(
+    out_dir: Path, *, seed: int = SEED, data_dir: Path = SAMPLE_DATA, hidden: int = 128, layers: int = 2
+) -> Path:
     """Write a tiny random-init Llama 3–style model folder (safetensors, config, tokenizer) to `out_dir`."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from engine.llama_server import TINY_GGUF, TINY_RECORD, LlamaServer
+
 from hcap_tui.comments import CommentsFile
 from hcap_tui.schema import LabelSchema
 from hcap_tui.template import BOS_TOKEN, render_training_text

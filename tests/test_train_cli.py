@@ -48,8 +48,10 @@ def test_without_the_train_extra_hcap_train_names_the_pip_command(data_dir: Path
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "error: hcap train needs the train extra (torch, transformers, peft, trl, datasets, sentencepiece not "
-        "installed): run python3 -m pip install -e '.[train]' in the hcap folder"
+        (
+            "error: hcap train needs the train extra (torch, transformers, peft, trl, datasets, sentencepiece not "
+            "installed): run python3 -m pip install -e '.[train]' in the hcap folder"
+        )
     ]
     assert list(data_dir.iterdir()) == [data_dir / "training_data.jsonl"]  # nothing written
 
@@ -206,3 +208,38 @@ def test_a_failing_quantize_tool_is_one_line(tmp_path: Path) -> None:
     tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
     with pytest.raises(llama_cpp.ConvertError, match="llama-quantize failed on in.gguf: .*bad magic"):
         llama_cpp.quantize(tool, tmp_path / "in.gguf", tmp_path / "out.gguf", "q4_k_m")
+
+
+def finished_run(tmp_path: Path):
+    """What train() returns after a run that wrote every file (the run itself is tested in tests/train)."""
+    from hcap_tui.metrics import Scorecard
+    from hcap_tui.train import TrainResult
+
+    out = tmp_path / "models" / "run 1"
+    return TrainResult(
+        out=out, adapter=out / "adapter", merged=out / "merged", gguf=out / "flat-hcap-q8_0.gguf",
+        modelfile=out / "Modelfile", report=out / "train_report.json", backend="transformers", device="cpu",
+        steps=20, training_loss=1.25, scorecard=Scorecard(n=0, failed=0, booleans={}, enums={}, exact=0),
+    )  # fmt: skip
+
+
+def test_a_finished_run_prints_its_files_and_the_import_command(monkeypatch, data_dir: Path, tmp_path: Path) -> None:
+    result = finished_run(tmp_path)
+    seen: list[TrainOptions] = []
+
+    def fake_train(options: TrainOptions, data_dir: Path | None):
+        seen.append(options)
+        return result
+
+    monkeypatch.setattr("hcap_tui.train.run.train", fake_train)
+    printed = CliRunner().invoke(app, ["train", "--data-dir", str(data_dir), "--gguf", "q8_0", "--max-steps", "20"])
+    assert printed.exit_code == 0, printed.output
+    assert seen[0].gguf == "q8_0" and seen[0].max_steps == 20 and seen[0].base == "unsloth/Llama-3.2-1B-Instruct"
+    lines = printed.stdout.splitlines()
+    assert lines[0] == f"adapter   {result.adapter}"
+    assert lines[-1] == f"next: hcap model import '{result.gguf}'"
+
+    as_json = CliRunner().invoke(app, ["train", "--data-dir", str(data_dir), "--gguf", "q8_0", "--json"])
+    summary = json.loads(as_json.stdout)
+    assert summary["gguf"] == str(result.gguf) and summary["import_command"] == f"hcap model import '{result.gguf}'"
+    assert summary["steps"] == 20 and summary["eval"]["n"] == 0

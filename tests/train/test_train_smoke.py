@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from engine.llama_server import LlamaServer
+
 from hcap_tui.comments import CommentsFile
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import flat_record
@@ -34,7 +34,8 @@ def hcap(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess
     """Run the hcap command line in a fresh interpreter, one compute thread (the CI machine has two cores)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     return subprocess.run(
-        [sys.executable, "-c", HCAP, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout
+        [sys.executable, "-c", HCAP, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout,
+        check=False,
     )
 
 

@@ -25,6 +25,11 @@ from hcap_tui.train.backend import Loaded, save_gguf_unsloth
 from hcap_tui.train.options import TrainError, TrainOptions
 
 Q4_FROM = "f16"  # what the quantize tool starts from
+ROUTES = {
+    "converter": "llama.cpp's converter",
+    "unsloth": "Unsloth's GGUF export",
+    "quantize": f"llama.cpp's converter, then {llama_cpp.QUANTIZE_TOOL}",
+}
 
 
 def check_out_dir(out: Path) -> None:
