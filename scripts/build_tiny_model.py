@@ -13,7 +13,7 @@ converter. Two results are kept:
 training run. One thread and fixed seeds make the run repeatable: the bytes come out the same again with the
 same library versions (listed in the JSON).
 
-    python scripts/build_tiny_model.py       # needs the train extra; about 3 minutes on one core
+    python scripts/build_tiny_model.py       # needs the train extra; about 4 minutes on one core
 """
 
 from __future__ import annotations
