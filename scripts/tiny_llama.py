@@ -2,10 +2,14 @@
 
 The folder it writes has what `hcap train --base` expects of a real Llama 3.2: a byte-level BPE tokenizer
 with Llama 3's pre-tokenizer split and special tokens (`<|begin_of_text|>` added as the one BOS, `<|eot_id|>`
-ending a turn), hcap's own chat template, and a randomly initialised `LlamaForCausalLM` (2 layers, hidden 64).
+ending a turn), hcap's own chat template, and a randomly initialised `LlamaForCausalLM` (2 layers, hidden 128).
 Its output head is initialised 15 times wider than the usual 0.02: a LoRA fine-tune trains only the attention
 and MLP projections, and with a head that small no hidden state can make one token much likelier than the
-rest, so the loss could hardly fall (a pretrained model's head has learned that scale). The tokenizer is trained on the bundled sample comments and labels, so a comment takes a
+rest, so the loss could hardly fall (a pretrained model's head has learned that scale). The head rows of tokens
+that are not whole UTF-8 characters (a lone byte above 0x7F, half a curly quote) start at zero and, frozen under
+LoRA, stay there: a random row could make such a token the likeliest now and then, and llama-server's chat
+endpoint answers HTTP 500 when the text it generated is not valid UTF-8. (A pretrained model has learned never to
+emit them on their own.) The tokenizer is trained on the bundled sample comments and labels, so a comment takes a
 few hundred tokens rather than a thousand bytes. Every step is seeded: the same inputs give the same files.
 
     python scripts/tiny_llama.py OUT_DIR        # needs the train extra (torch, transformers) and `tokenizers`
@@ -22,9 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from hcap_tui.comments import CommentsFile  # noqa: E402
-from hcap_tui.schema import LabelSchema  # noqa: E402
-from hcap_tui.template import BOS_TOKEN, CHAT_TEMPLATE, EOT_TOKEN  # noqa: E402
+from hcap_tui.comments import CommentsFile
+from hcap_tui.schema import LabelSchema
+from hcap_tui.template import BOS_TOKEN, CHAT_TEMPLATE, EOT_TOKEN
 
 SAMPLE_DATA = REPO / "data"
 # Llama 3's pre-tokenizer: how text is cut into words before byte-level BPE merges (from its tokenizer.json).
@@ -89,7 +93,19 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = VOCAB_SIZE):
     return fast
 
 
-def build_base(out_dir: Path, *, seed: int = SEED, data_dir: Path = SAMPLE_DATA, hidden: int = 64, layers: int = 2) -> Path:
+def partial_utf8_tokens(tokenizer) -> list[int]:
+    """Ids of the tokens whose bytes are not whole UTF-8 characters (decoding them alone gives U+FFFD)."""
+    decoder = tokenizer.backend_tokenizer.decoder
+    return sorted(
+        index
+        for token, index in tokenizer.get_vocab().items()
+        if token not in SPECIAL_TOKENS and "\ufffd" in decoder.decode([token])
+    )
+
+
+def build_base(
+    out_dir: Path, *, seed: int = SEED, data_dir: Path = SAMPLE_DATA, hidden: int = 128, layers: int = 2
+) -> Path:
     """Write a tiny random-init Llama 3–style model folder (safetensors, config, tokenizer) to `out_dir`."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
@@ -112,7 +128,9 @@ def build_base(out_dir: Path, *, seed: int = SEED, data_dir: Path = SAMPLE_DATA,
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
-    torch.nn.init.normal_(model.lm_head.weight, std=HEAD_INIT_STD)
+    with torch.no_grad():
+        torch.nn.init.normal_(model.lm_head.weight, std=HEAD_INIT_STD)
+        model.lm_head.weight[partial_utf8_tokens(tokenizer)] = 0.0
     model.generation_config = GenerationConfig(
         bos_token_id=config.bos_token_id,
         eos_token_id=[config.eos_token_id, tokenizer.convert_tokens_to_ids(END_OF_TEXT)],

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from engine.llama_server import TINY_GGUF, TINY_RECORD, LlamaServer
+
 from hcap_tui.comments import CommentsFile
 from hcap_tui.schema import LabelSchema
 from hcap_tui.template import BOS_TOKEN, render_training_text
@@ -44,13 +44,16 @@ def chat(server: LlamaServer, prompt: str, schema: LabelSchema, max_tokens: int 
     return response.json()["choices"][0]
 
 
-def test_the_committed_fixture_is_the_file_its_record_describes() -> None:
+def test_the_committed_fixtures_are_the_files_their_record_describes() -> None:
     record = json.loads(TINY_RECORD.read_text(encoding="utf-8"))
     data = TINY_GGUF.read_bytes()
     assert data[:4] == b"GGUF"
     assert record["file"] == TINY_GGUF.name and record["bytes"] == len(data)
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
     assert record["rebuild"] == "python scripts/build_tiny_model.py"
+    folder = TINY_GGUF.parent / "tiny-llama3"
+    assert record["base_folder"] == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"} <= set(record["base_folder"])
 
 
 def test_served_answers_are_labels_of_the_label_schema(llama_server: LlamaServer, prompts, schema) -> None:

@@ -1,4 +1,5 @@
-"""The Colab notebook: a valid, output-free nbformat 4 file whose hcap code runs on real `hcap export` output."""
+"""The Colab notebook: a valid, output-free nbformat 4 file that installs, uploads, sets, makes one call into
+`hcap_tui.train` (the code `hcap train` runs) and downloads; and the export-reading helpers that training uses."""
 
 from __future__ import annotations
 
@@ -15,19 +16,11 @@ from typer.testing import CliRunner
 
 from hcap_tui.cli import app
 from hcap_tui.errors import DataError
-from hcap_tui.finetune_data import (
-    TrainingRow,
-    agreement_lines,
-    evaluate,
-    find_gguf,
-    generation_prompt,
-    load_rows,
-    to_conversations,
-    to_texts,
-)
+from hcap_tui.finetune_data import TrainingRow, agreement_lines, evaluate, find_gguf, generation_prompt, load_rows
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import flat_record
-from hcap_tui.template import BOS_TOKEN, EOT_TOKEN, render_chat
+from hcap_tui.template import BOS_TOKEN, EOT_TOKEN, render_training_text
+from hcap_tui.train import DEFAULT_BASE, TrainOptions
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "colab" / "finetune_flat_hcap.ipynb"
 STRENGTHS = ["strong", "average", "weak", "no_signal"]
@@ -74,33 +67,52 @@ def test_every_code_cell_is_python_and_every_step_is_explained(notebook) -> None
     assert kinds.count("markdown") >= kinds.count("code") - 3  # at most a few code cells share one explanation
 
 
-def test_the_notebook_uses_hcap_template_and_formatting_that_exist(notebook) -> None:
+def train_options_call(nb: nbformat.NotebookNode) -> ast.Call:
+    """The notebook's one `TrainOptions(...)` call."""
+    calls = [
+        node
+        for source in code_cells(nb)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "TrainOptions"
+    ]
+    assert len(calls) == 1
+    return calls[0]
+
+
+def test_the_notebook_trains_with_one_call_into_hcap_train(notebook) -> None:
     imports = hcap_imports(notebook)
-    names = {name for _, name in imports}
-    assert {"CHAT_TEMPLATE", "modelfile", "EOT_TOKEN"} <= names
-    assert {"load_rows", "to_texts", "generation_prompt", "evaluate", "find_gguf"} <= names
-    assert any(module == "hcap_tui.template" for module, _ in imports)
+    assert ("hcap_tui.train", "TrainOptions") in imports and ("hcap_tui.train", "train") in imports
     for module, name in imports:
         assert hasattr(importlib.import_module(module), name), f"{module}.{name} does not exist"
-
-
-def test_the_notebook_trains_on_completions_with_the_project_template(notebook) -> None:
     source = "\n".join(code_cells(notebook))
-    assert "tokenizer.chat_template = CHAT_TEMPLATE" in source
-    assert "train_on_responses_only(" in source
-    assert "quantization_method=QUANTIZATION" in source
-    assert 'QUANTIZATION = "q4_k_m"' in source and "Llama-3.2-1B-Instruct" in source
-    assert "hcap model import" in "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert "result = train(options, data_dir=WORK)" in source
+
+    # Every setting is a real TrainOptions field, so the notebook and `hcap train` take the same settings.
+    keywords = {kw.arg for kw in train_options_call(notebook).keywords}
+    assert keywords == {"base", "epochs", "lora_rank", "learning_rate", "batch_size", "gguf", "out"}
+    assert keywords <= set(TrainOptions.__dataclass_fields__)
+    assert f'BASE = "{DEFAULT_BASE}"' in source and 'GGUF = "q4_k_m"' in source
+
+
+def test_the_notebook_has_no_training_code_of_its_own(notebook) -> None:
+    """Template, loss masking, trainer, evaluation and export live in hcap_tui.train, tested there, not here."""
+    source = "\n".join(code_cells(notebook))
+    for own_code in ("SFTTrainer", "get_peft_model", "chat_template", "train_on_responses_only", "generate(",
+                     "save_pretrained", "from_pretrained"):
+        assert own_code not in source, own_code
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert "hcap model import" in markdown and "hcap train" in markdown
 
 
 def test_the_notebook_hcap_imports_need_only_what_colab_has(notebook) -> None:
-    """The wheel goes in with --no-deps, so its modules the notebook imports may need only pydantic and Jinja2."""
+    """The wheel goes in with --no-deps beside Unsloth's stack, which brings Rich (through its CLI libraries);
+    the notebook's hcap imports may need nothing else of hcap's own dependencies."""
     modules = sorted({module for module, _ in hcap_imports(notebook)})
     probe = f"import sys; import {', '.join(modules)}; print(' '.join(sorted(sys.modules)))"
     run = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
     loaded = set(run.stdout.split())
-    for package in ("typer", "rich", "textual", "ollama", "httpx", "google"):
-        assert package not in loaded, f"the notebook's hcap imports pull in {package}, which --no-deps does not install"
+    for package in ("typer", "textual", "ollama", "httpx", "google", "torch", "transformers"):
+        assert package not in loaded, f"the notebook's hcap imports pull in {package}"
 
 
 @pytest.fixture
@@ -134,17 +146,12 @@ def test_load_rows_reads_both_export_formats_alike(exported: Path, paths, schema
     assert all(isinstance(row, TrainingRow) and schema.parse(row.completion) for row in plain)
 
 
-def test_training_texts_are_the_template_rendering_of_each_row(exported: Path, paths, schema) -> None:
+def test_generation_prompts_are_the_template_rendering_of_each_row(exported: Path, paths, schema) -> None:
     rows = load_rows(paths.training, schema)
-    texts = to_texts(rows)
-    conversations = to_conversations(rows)
-
-    assert len(texts) == len(conversations) == len(rows)
-    for row, text, conversation in zip(rows, texts, conversations):
-        assert text["text"] == render_chat(conversation["messages"], add_generation_prompt=False)
-        assert text["text"] == generation_prompt(row.prompt) + row.completion + EOT_TOKEN
-        assert text["text"].startswith(BOS_TOKEN) and text["text"].count(BOS_TOKEN) == 1
-        assert [m["role"] for m in conversation["messages"]] == ["user", "assistant"]
+    for row in rows:
+        text = render_training_text(row.prompt, row.completion)
+        assert text == generation_prompt(row.prompt) + row.completion + EOT_TOKEN
+        assert text.startswith(BOS_TOKEN) and text.count(BOS_TOKEN) == 1
 
 
 def test_evaluate_scores_generated_answers_against_held_out_gold(exported: Path, paths, schema) -> None:

@@ -1,10 +1,9 @@
-"""What the Colab fine-tuning notebook imports from hcap: read export files, shape them, score the result.
+"""The exported rows as training sees them: read `hcap export` files, build prompts, score generated answers.
 
-The notebook keeps no formatting code of its own: it reads `hcap export` output with `load_rows`, turns
-rows into training text with `to_texts` (hcap's own chat template) or into messages with
-`to_conversations`, builds generation prompts with `generation_prompt`, scores greedy outputs against
-the held-out gold with `evaluate`, and finds the quantised GGUF with `find_gguf`. Everything here runs
-on CPU with only pydantic and Jinja, which Colab already has, so the notebook installs hcap `--no-deps`.
+`hcap train` (and through it the Colab notebook) reads training_data.jsonl and eval_data.jsonl with
+`load_rows`, builds the prompt a server builds with `generation_prompt`, scores greedy answers against the
+held-out gold with `evaluate` and `agreement_lines`, and finds an exporter's quantised GGUF with `find_gguf`.
+Everything here needs only pydantic and Jinja, no training library.
 """
 
 from __future__ import annotations
@@ -76,19 +75,6 @@ def _only_content(messages: list[Any], role: str) -> str:
     if not isinstance(content, str):
         raise ValueError(f"the {role} message has no text content")
     return content
-
-
-def to_conversations(rows: Iterable[TrainingRow]) -> list[dict[str, list[dict[str, str]]]]:
-    """Rows as `{"messages": [user, assistant]}` conversations, for a tokenizer's apply_chat_template."""
-    return [
-        {"messages": [{"role": "user", "content": r.prompt}, {"role": "assistant", "content": r.completion}]}
-        for r in rows
-    ]
-
-
-def to_texts(rows: Iterable[TrainingRow]) -> list[dict[str, str]]:
-    """Rows as `{"text": ...}` training strings rendered through hcap's template (BOS first, `<|eot_id|>` last)."""
-    return [{"text": render_training_text(r.prompt, r.completion)} for r in rows]
 
 
 def generation_prompt(prompt: str) -> str:

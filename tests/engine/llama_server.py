@@ -58,7 +58,7 @@ class LlamaServer:
         self.start_timeout = start_timeout
         self.url = ""  # http://127.0.0.1:PORT once started
         self.process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
+        self._log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115  (closed in __exit__)
         self.log_path = Path(self._log.name)
 
     @property

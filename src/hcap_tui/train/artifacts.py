@@ -25,12 +25,22 @@ from hcap_tui.train.backend import Loaded, save_gguf_unsloth
 from hcap_tui.train.options import TrainError, TrainOptions
 
 Q4_FROM = "f16"  # what the quantize tool starts from
+ROUTES = {
+    "converter": "llama.cpp's converter",
+    "unsloth": "Unsloth's GGUF export",
+    "quantize": f"llama.cpp's converter, then {llama_cpp.QUANTIZE_TOOL}",
+}
 
 
-def prepare_out_dir(out: Path) -> Path:
-    """Create the output folder; refuse one that already holds files, so no earlier run is overwritten."""
+def check_out_dir(out: Path) -> None:
+    """Refuse an output folder that already holds files, so no earlier run is overwritten."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise TrainError(f"{out} already exists and is not empty: pass --out with a new folder")
+
+
+def create_out_dir(out: Path) -> Path:
+    """Create the (checked) output folder once training is about to start."""
+    check_out_dir(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

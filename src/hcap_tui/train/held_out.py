@@ -7,27 +7,21 @@ counts as a failure: a slightly stricter test than `hcap eval` against the serve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from hcap_tui.finetune_data import TrainingRow, generation_prompt
 from hcap_tui.template import EOT_TOKEN
 
 
-def generate(
-    model: Any,
-    tokenizer: Any,
-    rows: Sequence[TrainingRow],
-    max_new_tokens: int,
-    on_answer: Callable[[int], None] | None = None,
-) -> list[str]:
+def generate(model: Any, tokenizer: Any, rows: Sequence[TrainingRow], max_new_tokens: int) -> list[str]:
     """The model's greedy answer to each row's prompt, without special tokens."""
     import torch
 
     eot = tokenizer.convert_tokens_to_ids(EOT_TOKEN)
     answers = []
     with torch.inference_mode():
-        for done, row in enumerate(rows, start=1):
+        for row in rows:
             inputs = tokenizer(generation_prompt(row.prompt), add_special_tokens=False, return_tensors="pt")
             inputs = inputs.to(model.device)
             output = model.generate(
@@ -38,7 +32,5 @@ def generate(
                 pad_token_id=tokenizer.pad_token_id,
             )
             answers.append(tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True))
-            if on_answer is not None:
-                on_answer(done)
     return answers
 

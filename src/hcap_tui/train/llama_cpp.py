@@ -66,8 +66,10 @@ def converter_dir(on_step: Callable[[str], None] = print) -> Path:
 
 def _download_sdist(folder: Path) -> Path:
     """pip-download the pinned llama-cpp-python sdist into `folder` and check its SHA-256."""
+    # `--no-binary` names the one package: with `:all:` pip would also build the sdist's build tools from source
+    # to read its metadata (six minutes instead of fifteen seconds).
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "llama-cpp-python",
         "--dest", str(folder), f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}",
     ]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -101,7 +103,9 @@ def convert(model_dir: Path, outfile: Path, outtype: str, on_step: Callable[[str
     if outtype not in CONVERTER_TYPES:
         raise ValueError(f"the converter writes {', '.join(CONVERTER_TYPES)}, not {outtype}")
     llama_cpp = converter_dir(on_step)
-    command = [sys.executable, "-m", "hcap_tui.train.gguf_convert", str(llama_cpp), str(model_dir), str(outfile), outtype]
+    command = [
+        sys.executable, "-m", "hcap_tui.train.gguf_convert", str(llama_cpp), str(model_dir), str(outfile), outtype,
+    ]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, check=False)
     if run.returncode != 0 or not outfile.is_file():
         lines = [line for line in run.stderr.splitlines() if line.strip()]
@@ -117,7 +121,9 @@ def quantize_tool() -> Path | None:
 
 def quantize(tool: Path, source: Path, outfile: Path, qtype: str) -> Path:
     """Quantise a GGUF with llama.cpp's quantize tool (`llama-quantize SOURCE OUTFILE Q4_K_M`)."""
-    run = subprocess.run([str(tool), str(source), str(outfile), qtype.upper()], capture_output=True, text=True)
+    run = subprocess.run(
+        [str(tool), str(source), str(outfile), qtype.upper()], capture_output=True, text=True, check=False
+    )
     if run.returncode != 0 or not outfile.is_file():
         lines = [line for line in (run.stderr or run.stdout).splitlines() if line.strip()]
         raise ConvertError(f"{tool.name} failed on {source.name}: {lines[-1] if lines else 'no output'}")

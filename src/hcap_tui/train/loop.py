@@ -94,7 +94,7 @@ def fit(trainer: Any, reporter: StepReporter, options: TrainOptions) -> float:
     reporter.start()
     try:
         result = trainer.train()
-    except torch.OutOfMemoryError:
+    except torch.cuda.OutOfMemoryError:
         raise TrainError(
             f"out of GPU memory while training {options.base} with --batch-size {options.batch_size}: "
             "use --batch-size 1, a shorter --max-seq-length, or the 1B model"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,52 +63,41 @@ def train(options: TrainOptions, data_dir: Path | None = None, console: Console 
     train_rows, eval_rows = _rows(project.paths.training, project.paths.eval, project.schema, say)
     unsloth = backend.unsloth_usable()
     route = artifacts.gguf_route(options, unsloth)
-    out = artifacts.prepare_out_dir(options.out_dir(project.paths.root))
+    out = options.out_dir(project.paths.root)
+    artifacts.check_out_dir(out)
     _quiet_libraries()
     seconds: dict[str, float] = {}
 
-    started = time.monotonic()
-    tokenizer = backend.load_tokenizer(options.base)
-    encoded = encode_rows(tokenizer, train_rows, options.max_seq_length)
-    for row, item in zip(train_rows, encoded):
-        check_loss(tokenizer, row, item["input_ids"], item["labels"])
-    say(f"{len(train_rows)} training rows, {len(eval_rows)} held-out rows; the loss covers only the label JSON "
-        f"and <|eot_id|>, after one <|begin_of_text|>")
-    say(f"loading {options.base} with {'Unsloth' if unsloth else 'transformers + PEFT'} (LoRA rank {options.lora_rank})")
-    loaded = backend.load(options, tokenizer)
-    seconds["load"] = time.monotonic() - started
+    with _timed(seconds, "load"):
+        tokenizer = backend.load_tokenizer(options.base)
+        encoded = encode_rows(tokenizer, train_rows, options.max_seq_length)
+        for row, item in zip(train_rows, encoded):
+            check_loss(tokenizer, row, item["input_ids"], item["labels"])
+        say(f"{len(train_rows)} training rows, {len(eval_rows)} held-out rows; the loss covers only the label JSON "
+            "and <|eot_id|>, after one <|begin_of_text|>")
+        backend_name = "Unsloth" if unsloth else "transformers + PEFT"
+        say(f"loading {options.base} with {backend_name} (LoRA rank {options.lora_rank})")
+        loaded = backend.load(options, tokenizer)
+    artifacts.create_out_dir(out)
 
-    from hcap_tui.train.loop import build_trainer, check_collated, fit, total_steps
-
-    steps = total_steps(len(encoded), options)
-    tokens_per_step = sum(len(e["input_ids"]) for e in encoded) / len(encoded) * options.batch_size
-    tokens_per_step *= options.grad_accumulation
-    guess = estimate(loaded.parameters, tokens_per_step, steps, loaded.device)
-    say(guess.line(steps, loaded.device))
-    if guess.warning:
-        say(f"warning: {guess.warning}")
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="hcap-train-") as scratch:  # the trainer's own folder; it saves nothing
-        trainer = build_trainer(loaded, encoded, options, Path(scratch))
-        check_collated(trainer, loaded.tokenizer, train_rows[0])
-        loss = fit(trainer, StepReporter(console, steps), options)
-    seconds["train"] = time.monotonic() - started
+    with _timed(seconds, "train"):
+        steps, loss = _fit(loaded, encoded, train_rows[0], options, console, say)
     say(f"trained {steps} steps in {duration(seconds['train'])}, training loss {loss:.3f}")
 
     card = None
     if eval_rows:
-        started = time.monotonic()
-        card = _evaluate(loaded, eval_rows, project.schema, options, say)
-        seconds["eval"] = time.monotonic() - started
+        with _timed(seconds, "eval"):
+            card = _evaluate(loaded, eval_rows, project.schema, options, say)
 
-    started = time.monotonic()
     adapter, merged = out / "adapter", out / "merged"
-    backend.save_adapter(loaded, adapter)
-    backend.save_merged(loaded, merged)
-    seconds["merge"] = time.monotonic() - started
-    started = time.monotonic()
-    gguf = artifacts.write_gguf(route, loaded, merged, out, options, say)
-    seconds["gguf"] = time.monotonic() - started
+    with _timed(seconds, "merge"):
+        say(f"saving the adapter and the merged model in {out}")
+        backend.save_adapter(loaded, adapter)
+        backend.save_merged(loaded, merged)
+    with _timed(seconds, "gguf"):
+        if route != "none":
+            say(f"writing {options.gguf_name()} ({artifacts.ROUTES[route]})")
+        gguf = artifacts.write_gguf(route, loaded, merged, out, options, say)
     modelfile = artifacts.write_modelfile(out, gguf) if gguf is not None else None
 
     result_fields: dict[str, Any] = {
@@ -118,14 +109,52 @@ def train(options: TrainOptions, data_dir: Path | None = None, console: Console 
     return TrainResult(report=report, **result_fields)
 
 
-def _printer(console: Console):
+@contextmanager
+def _timed(seconds: dict[str, float], phase: str) -> Iterator[None]:
+    """Add the seconds the block takes to `seconds[phase]` (reported in train_report.json)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        seconds[phase] = time.monotonic() - started
+
+
+def _fit(
+    loaded: backend.Loaded,
+    encoded: list[dict[str, list[int]]],
+    first: TrainingRow,
+    options: TrainOptions,
+    console: Console,
+    say: Callable[[str], None],
+) -> tuple[int, float]:
+    """Estimate, check the trainer's first batch, train with progress; return (steps, mean training loss)."""
+    from hcap_tui.train.loop import build_trainer, check_collated, fit, total_steps
+
+    steps = total_steps(len(encoded), options)
+    mean_tokens = sum(len(e["input_ids"]) for e in encoded) / len(encoded)
+    guess = estimate(loaded.parameters, mean_tokens * options.batch_size * options.grad_accumulation, steps,
+                     loaded.device)  # fmt: skip
+    say(guess.line(steps, loaded.device))
+    if guess.warning:
+        say(f"warning: {guess.warning}")
+    with tempfile.TemporaryDirectory(prefix="hcap-train-") as scratch:  # the trainer's own folder; it saves nothing
+        trainer = build_trainer(loaded, encoded, options, Path(scratch))
+        check_collated(trainer, loaded.tokenizer, first)
+        return steps, fit(trainer, StepReporter(console, steps), options)
+
+
+def _printer(console: Console) -> Callable[[str], None]:
+    """A function printing one plain line of progress (no markup: paths and model names are shown as they are)."""
+
     def say(message: str) -> None:
         console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     return say
 
 
-def _rows(training: Path, held_out: Path, schema: Any, say: Any) -> tuple[list[TrainingRow], list[TrainingRow]]:
+def _rows(
+    training: Path, held_out: Path, schema: Any, say: Callable[[str], None]
+) -> tuple[list[TrainingRow], list[TrainingRow]]:
     """The exported training rows (required) and held-out rows (optional: without them there is no evaluation)."""
     if not training.is_file():
         raise TrainError(f"{training} not found: run hcap export first (it writes the training rows from gold)")
@@ -137,7 +166,7 @@ def _rows(training: Path, held_out: Path, schema: Any, say: Any) -> tuple[list[T
 
 
 def _evaluate(
-    loaded: backend.Loaded, rows: list[TrainingRow], schema: Any, options: TrainOptions, say: Any
+    loaded: backend.Loaded, rows: list[TrainingRow], schema: Any, options: TrainOptions, say: Callable[[str], None]
 ) -> Scorecard:
     """Greedy answers on the held-out rows, scored and printed per signal."""
     from hcap_tui.train.held_out import generate
