@@ -306,7 +306,7 @@ def result_line(custom_id: str, content: str | None = None, *, status: int = 200
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}
-    response = None if error else {"status_code": status, "request_id": f"req-{custom_id}", "body": body}
+    response = {"status_code": status, "request_id": f"req-{custom_id}", "body": None if error else body}
     return {"id": f"batch_req_{custom_id}", "custom_id": custom_id, "response": response, "error": error}
 
 
@@ -321,7 +321,8 @@ def test_read_batch_writes_valid_answers_and_reports_every_other_line(project: P
     lines = [
         result_line(ids[INPUTS[1]], schema=schema, text=INPUTS[1]),
         result_line(ids[INPUTS[2]], "not json"),
-        result_line(ids[INPUTS[3]], error={"code": "500", "message": "engine died"}),
+        result_line(ids[INPUTS[3]], status=500,  # vLLM's shape of an error
+                    error={"error": {"message": "engine died", "type": "InternalServerError", "code": 500}}),
         result_line("hcap-unknown", schema=schema, text="x"),
         result_line(ids[INPUTS[1]], schema=schema, text=INPUTS[1]),  # the same id again
         result_line(first, schema=schema, text=INPUTS[0]),  # a comment already labelled
@@ -339,7 +340,7 @@ def test_read_batch_writes_valid_answers_and_reports_every_other_line(project: P
     assert {k: records[INPUTS[1]][k] for k in schema.names} == label_for(INPUTS[1], schema.json_schema())
     assert records[INPUTS[2]]["status"] == "failed" and records[INPUTS[2]]["raw"] == "not json"
     assert "invalid output" in records[INPUTS[2]]["error"]
-    assert records[INPUTS[3]]["error"] == "the batch request failed: engine died"
+    assert records[INPUTS[3]]["error"] == "the batch request failed: 500: engine died"
     error = result.stderr.strip().splitlines()[-1]
     assert error == ("error: 2 failed (kept in signals.jsonl; a live rerun retries them); 1 custom_ids match no "
                      "eligible comment in comments.csv (results of another CSV?); 2 duplicates not written (an id "
@@ -378,3 +379,34 @@ def test_a_comment_the_server_cannot_answer_fails_alone(project: Path) -> None:
     assert json.loads(result.stdout)["labelled"] == 4
     [failed] = [r for r in read_jsonl(project / "signals.jsonl") if r.get("status") == "failed"]
     assert failed["formatted_input"] == INPUTS[1] and failed["error"].startswith("the server answered 500: The model")
+
+
+def test_a_run_with_more_comments_than_it_holds_reads_the_csv_again(project: Path, openai: OpenAIDouble,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from hcap_tui.apply import run
+
+    monkeypatch.setattr(run, "HELD_AT_MOST", 2)
+    result = apply(project, host=openai.base_url)
+    assert result.exit_code == 0, result.output
+    assert [user_text(body) for body in openai.requests] == INPUTS  # each once, in the CSV's order
+    assert [r["formatted_input"] for r in read_jsonl(project / "signals.jsonl")] == INPUTS
+
+
+def test_ctrl_c_keeps_every_finished_line_and_a_rerun_completes(project: Path) -> None:
+    import signal
+
+    output = project / "signals.jsonl"
+    with OpenAIDouble(reply=lambda _body: Completion(delay=0.3)) as slow:
+        process = hcap_process(project, slow.base_url)
+        wait_for(lambda: output.exists() and output.read_bytes().count(b"\n") >= 1)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "error: interrupted: everything finished before Ctrl-C is saved"
+    kept = read_jsonl(output)  # whole lines only
+    assert 1 <= len(kept) < 5 and f"{len(kept)} results saved in" in err
+    with OpenAIDouble() as double:
+        rerun = apply(project, host=double.base_url)
+        assert len(double.requests) == 5 - len(kept)
+    assert rerun.exit_code == 0, rerun.output
+    assert sorted(r["formatted_input"] for r in read_jsonl(output)) == sorted(INPUTS)

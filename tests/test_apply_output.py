@@ -107,3 +107,51 @@ def test_compaction_keeps_the_last_line_of_the_given_comments_and_every_other_by
 def test_an_output_that_is_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="is a folder: name a file with --out"):
         Output(tmp_path)
+
+
+def test_the_appender_writes_what_arrives_during_a_write_as_one_group() -> None:
+    import asyncio
+    import threading
+    import time
+
+    from hcap_tui.apply.appender import Appender
+
+    groups: list[list[int]] = []
+    counted: list[int] = []
+    writing = threading.Event()
+
+    def write(group: list[int]) -> None:
+        groups.append(group)
+        writing.set()
+        time.sleep(0.05)  # an fsync on a slow disk: the loop goes on meanwhile
+
+    async def main() -> None:
+        async with Appender(write, counted.extend, limit=10) as appender:
+            await appender.put(0)
+            await asyncio.to_thread(writing.wait)
+            for item in range(1, 6):
+                await appender.put(item)  # queued while 0 is being written
+
+    asyncio.run(main())
+    assert groups == [[0], [1, 2, 3, 4, 5]] and counted == [0, 1, 2, 3, 4, 5]
+
+
+def test_the_appender_stops_taking_results_once_counting_them_fails() -> None:
+    import asyncio
+
+    from hcap_tui.apply.appender import Appender
+
+    written: list[int] = []
+
+    def count(group: list[int]) -> None:
+        if 2 in group:
+            raise RuntimeError("stop here")
+
+    async def main() -> None:
+        async with Appender(written.extend, count, limit=1) as appender:
+            for item in range(10):
+                await appender.put(item)
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        asyncio.run(main())
+    assert written[:3] == [0, 1, 2] and len(written) < 10

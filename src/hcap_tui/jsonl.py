@@ -188,6 +188,10 @@ class JsonlFile:
                 pass  # a lock file we may not write: a refused process then names no holder
             yield
         finally:
+            try:
+                os.ftruncate(fd, 0)  # no holder named once it is free
+            except OSError:
+                pass
             os.close(fd)  # closing releases the lock
 
     def _lock_fd(self, lock_path: Path) -> int:

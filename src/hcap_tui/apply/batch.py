@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from hcap_tui.apply.output import Layout, Model, Output, input_key
-from hcap_tui.apply.run import Plan, chosen, plan
+from hcap_tui.apply.run import Plan, plan
 from hcap_tui.comments import CommentsFile
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError
@@ -79,7 +79,7 @@ def write_batch(labeller: OpenAILabeller, comments: CommentsFile, output: Output
     requests = len(planned.todo)
 
     def lines() -> Iterator[bytes]:
-        for comment in chosen(comments, set(planned.todo)):
+        for comment in planned.comments(comments):
             yield encode({
                 "custom_id": custom_id(comment.formatted_input),
                 "method": "POST",
@@ -216,9 +216,11 @@ def judged(labeller: OpenAILabeller, formatted_input: str, entry: dict[str, Any]
 
 
 def _failure(error: Any, status: Any, body: Any) -> str:
-    """One line saying why a batch request failed, from its error object, status and body."""
+    """One line saying why a batch request failed, from its error (text, or an object such as vLLM's
+    `{"error": {"message": ...}}`), its status and its body."""
     detail = error or (body.get("error") if isinstance(body, dict) else None) or "no response body"
-    if isinstance(detail, dict):
-        detail = detail.get("message") or json.dumps(detail, ensure_ascii=False)
+    while isinstance(detail, dict):
+        inner = detail.get("error") or detail.get("message")
+        detail = inner if inner else json.dumps(detail, ensure_ascii=False)
     text = f"{status}: {detail}" if isinstance(status, int) else str(detail)
     return " ".join(text.split())[:300]

@@ -7,18 +7,19 @@ always a valid JSONL file and the last line of a comment is the one that counts.
 atomically with only that line, once a run has replaced some (a retried failure, a relabelled comment).
 
 A run remembers comments by `input_key`, a 64-bit hash of formatted_input, never by their text or line:
-the keys of 130,000 comments take a few megabytes, whatever the lines hold.
+the keys of 130,000 comments take about ten megabytes, whatever the lines hold.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import socket
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from hcap_tui.schema import LabelSchema
 from hcap_tui.store import FAILED, now_iso
 
 INPUT = "formatted_input"
+LINE_START = b'{"formatted_input": "'  # how every line hcap writes begins
 PROVENANCE = ("model", "model_digest", "created_at")
 FAILURE = ("status", "error", "raw")
 RENAMED_PREFIX = "csv_"  # a CSV column named like a field hcap writes is written under this prefix
@@ -37,12 +39,12 @@ SHOWN_PROBLEMS = 5
 
 
 def input_key(formatted_input: str) -> int:
-    """A comment's key: the first 64 bits of the BLAKE2b hash of its formatted_input.
+    """A comment's key within this process: Python's own 64-bit string hash of its formatted_input.
 
-    Two different comments share a key with a chance of about 1 in 10^9 in an archive of 200,000.
+    Keys never leave the process (each run salts them afresh), so nothing needs them stable; two different
+    comments share one with a chance of about 1 in 10^9 in an archive of 200,000.
     """
-    digest = hashlib.blake2b(formatted_input.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+    return hash(formatted_input)
 
 
 def record_key(record: dict[str, Any]) -> int | None:
@@ -207,8 +209,9 @@ class Output:
         """Atomically rewrite the file keeping only the last line of each comment in `keys`; lines dropped.
 
         Only those comments can have more than one line (the ones a run replaced or found repeated), so
-        only their offsets are remembered. Runs under the file's writer lock: no append can land between
-        the pass that finds the earlier lines and the rewrite. Every other line is copied byte for byte,
+        only their offsets are remembered, and only their lines are parsed whole: the others are told apart
+        by the formatted_input each line starts with. Runs under the file's writer lock, so no append can
+        land between finding the earlier lines and the rewrite. Every other line is copied byte for byte,
         unreadable ones too.
         """
         if not keys:
@@ -216,21 +219,39 @@ class Output:
         with self.file.locked():
             last: dict[int, int] = {}
             drop: set[int] = set()
-            for line in self.file.stream():
-                if isinstance(line.value, dict) and (key := record_key(line.value)) in keys:
+            for offset, raw in self._raw_lines():
+                key = _leading_key(raw)
+                if key not in keys:
+                    continue
+                try:
+                    value = json.loads(raw)
+                except ValueError:
+                    continue  # not a whole line: kept as it is
+                if isinstance(value, dict) and record_key(value) == key:
                     earlier = last.get(key)
                     if earlier is not None:
                         drop.add(earlier)
-                    last[key] = line.offset
+                    last[key] = offset
             if drop:
-                self.file.replace_locked(self._lines_except(drop))
+                self.file.replace_locked(raw if raw.endswith(b"\n") else raw + b"\n"
+                                         for offset, raw in self._raw_lines() if offset not in drop)
         return len(drop)
 
-    def _lines_except(self, offsets: set[int]) -> Iterator[bytes]:
-        """The file's lines, raw, except those starting at `offsets`; each ends with a newline."""
+    def _raw_lines(self) -> Iterator[tuple[int, bytes]]:
+        """Each line of the file as (offset, bytes), read a block at a time."""
         with self.path.open("rb", buffering=1 << 20) as handle:
             offset = 0
             for raw in handle:
-                if offset not in offsets:
-                    yield raw if raw.endswith(b"\n") else raw + b"\n"
+                yield offset, raw
                 offset += len(raw)
+
+
+def _leading_key(raw: bytes) -> int | None:
+    """The key of the formatted_input a line starts with (as hcap writes them), without parsing the rest."""
+    if not raw.startswith(LINE_START):
+        return None
+    try:
+        text, _ = scanstring(raw.decode("utf-8"), len(LINE_START))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return input_key(text) if text else None

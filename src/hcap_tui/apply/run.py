@@ -1,27 +1,31 @@
 """A live `hcap apply` run: every eligible comment not yet labelled by the model, through the batch driver.
 
 Planning reads the output once (a Ledger of keys) and the CSV once (which comments to label), so the
-progress bar knows its total and a rerun over a mostly-done archive starts in seconds. The run then reads
-the CSV again and hands comments to `label_many` one at a time as slots free, appending each result to the
-output through the store the moment it returns: `kill -9` loses at most the requests in flight. When the
-run replaced lines (a retried failure, another model's line), the output is compacted to one line per
-comment at the end. Memory holds keys, never records: flat in the archive's size.
+progress bar knows its total and a rerun over a mostly-done archive starts in seconds. The run then hands
+comments to the batch driver (`alabel_many`) one at a time as slots free, from the plan or from a second
+read of the CSV, and appends each result to the output through the store as it returns, in groups written
+beside the event loop (`appender.py`): `kill -9` loses at most the requests in flight and the answers that
+arrived during the last write. When the run replaced lines (a retried failure, another model's line), the
+output is compacted to one line per comment at the end. Memory holds keys, never records: flat in the
+archive's size.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from hcap_tui.apply.appender import Appender
 from hcap_tui.apply.output import Layout, Ledger, Model, Output, input_key
 from hcap_tui.comments import Comment, CommentsFile
 from hcap_tui.errors import HcapError
 from hcap_tui.jsonl import LineProblem
-from hcap_tui.models import Labeller, LabelResult, label_many
+from hcap_tui.models import Labelled, Labeller, LabelResult, alabel_many
 from hcap_tui.store import Store, now_iso
 
 FAILED_IN_A_ROW = 50
@@ -31,6 +35,11 @@ otherwise fill the output with failed lines (a comment that fails alone is kept,
 
 class FailingRun(HcapError):
     """Every one of the last FAILED_IN_A_ROW comments failed."""
+
+
+HELD_AT_MOST = 2_000
+"""Comments the planning pass keeps in memory so the run need not read the CSV again: when a rerun has only a
+few comments left, as it mostly has, it starts labelling at once. More than that, and the run reads them again."""
 
 
 @dataclass
@@ -44,6 +53,11 @@ class Plan:
     todo: set[int] = field(default_factory=set)  # keys of the comments to label
     retrying: set[int] = field(default_factory=set)  # of those, comments whose line failed with this model
     relabelling: set[int] = field(default_factory=set)  # of those, comments whose line another model wrote
+    held: list[Comment] | None = field(default_factory=list)  # the comments to label, while at most HELD_AT_MOST
+
+    def comments(self, source: CommentsFile) -> Iterator[Comment]:
+        """The comments to label, in CSV order: those held, or read again from `source` (emptying `todo`)."""
+        return iter(self.held) if self.held is not None else chosen(source, self.todo)
 
 
 def plan(comments: CommentsFile, ledger: Ledger, limit: int | None) -> Plan:
@@ -61,6 +75,10 @@ def plan(comments: CommentsFile, ledger: Ledger, limit: int | None) -> Plan:
             planned.left += 1
         else:
             todo.add(key)
+            if planned.held is not None:
+                planned.held.append(comment)
+                if len(planned.held) > HELD_AT_MOST:
+                    planned.held = None
             if key in failed:
                 planned.retrying.add(key)
             elif key in other:
@@ -152,6 +170,8 @@ class ApplyRun:
         self.plan = planned
         self.repeated = ledger.repeated
         self.other_models = ledger.other_models
+        self._started = time.perf_counter()
+        self._in_a_row = 0  # failed results since the last label
         self.summary = ApplySummary(
             output.path, model.spec.recorded, model.digest, eligible=planned.eligible, to_label=len(planned.todo),
             skipped=planned.skipped, left=planned.left, repeated=planned.repeated, problems=ledger.problems,
@@ -169,40 +189,56 @@ class ApplyRun:
         ledger.other.clear()
         return cls(store, model, comments, output, layout, ledger, planned)
 
-    def run(self, concurrency: int = 1) -> Iterator[LabelResult]:
-        """Label with up to `concurrency` requests in flight, yielding each result once it is on disk.
+    def run(self, concurrency: int = 1, on_result: Callable[[LabelResult], None] | None = None) -> None:
+        """Label with up to `concurrency` requests in flight, calling `on_result` for each result once it is on disk.
 
         A ModelError, FAILED_IN_A_ROW failures in a row or Ctrl-C stop the run; what finished before stays
         saved and counted.
         """
-        summary, retrying, relabelling = self.summary, self.plan.retrying, self.plan.relabelling
-        path = self.output.path
-        in_a_row = 0
-        started = time.perf_counter()
+        self._started = time.perf_counter()
         try:
-            with closing(label_many(self.model, chosen(self.comments, self.plan.todo), concurrency)) as results:
-                for done in results:
-                    result = done.result
-                    self.store.append(path, [self.layout.record(done.item, result, now_iso())])
-                    if result.ok:
-                        summary.labelled += 1
-                        in_a_row = 0
-                    else:
-                        summary.failed += 1
-                        in_a_row += 1
-                    if retrying or relabelling:
-                        key = input_key(result.formatted_input)
-                        summary.retried += key in retrying
-                        summary.relabelled += key in relabelling
-                    summary.elapsed_s = time.perf_counter() - started
-                    yield result
-                    if in_a_row >= FAILED_IN_A_ROW:
-                        raise FailingRun(
-                            f"the last {in_a_row} comments all failed ({result.error}): the model or server is not "
-                            "answering usefully; fix that and run again (failed comments are retried)"
-                        )
+            self.model.call(self._run(concurrency, on_result or (lambda _result: None)))
         finally:
-            summary.elapsed_s = time.perf_counter() - started
+            self.summary.elapsed_s = time.perf_counter() - self._started
+
+    async def _run(self, concurrency: int, on_result: Callable[[LabelResult], None]) -> None:
+        """The batch driver's results, handed to an Appender as they complete."""
+        written = partial(self._written, on_result=on_result)
+        comments = self.plan.comments(self.comments)
+        async with (
+            Appender(self._append, written, concurrency) as appender,
+            aclosing(alabel_many(self.model, comments, concurrency)) as results,
+        ):
+            async for done in results:
+                await appender.put(done)
+
+    def _append(self, group: list[Labelled[Comment]]) -> None:
+        """Append a group of results to the output (in the Appender's thread)."""
+        created = now_iso()
+        self.store.append(self.output.path, [self.layout.record(d.item, d.result, created) for d in group])
+
+    def _written(self, group: list[Labelled[Comment]], on_result: Callable[[LabelResult], None]) -> None:
+        """Count a group now on disk; stop the run after FAILED_IN_A_ROW failures in a row."""
+        summary, retrying, relabelling = self.summary, self.plan.retrying, self.plan.relabelling
+        for done in group:
+            result = done.result
+            if result.ok:
+                summary.labelled += 1
+                self._in_a_row = 0
+            else:
+                summary.failed += 1
+                self._in_a_row += 1
+            if retrying or relabelling:
+                key = input_key(result.formatted_input)
+                summary.retried += key in retrying
+                summary.relabelled += key in relabelling
+            summary.elapsed_s = time.perf_counter() - self._started
+            on_result(result)
+        if self._in_a_row >= FAILED_IN_A_ROW:
+            raise FailingRun(
+                f"the last {self._in_a_row} comments all failed ({group[-1].result.error}): the model or server is "
+                "not answering usefully; fix that and run again (failed comments are retried)"
+            )
 
     def compact(self) -> int:
         """Leave one line per comment: drop the lines this run replaced and earlier repeats."""

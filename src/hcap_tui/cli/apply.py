@@ -21,7 +21,7 @@ from hcap_tui.cli.sample import CsvOption
 from hcap_tui.comments import CommentsFile
 from hcap_tui.config import Project, open_project
 from hcap_tui.errors import HcapError
-from hcap_tui.models import Labeller, student
+from hcap_tui.models import Labeller, LabelResult, student
 from hcap_tui.store import Store
 
 SHOWN_IDS = 5  # custom_ids listed per kind in the report; --json lists them all
@@ -170,9 +170,12 @@ def _drive(run: ApplyRun, concurrency: int) -> None:
         if summary.to_label:
             with Progress(*columns, console=Console(stderr=True)) as progress:
                 task = progress.add_task("labelling", total=summary.to_label)
-                for _ in run.run(concurrency):
+
+                def advance(_result: LabelResult) -> None:
                     failed = f" ({summary.failed:,} failed)" if summary.failed else ""
                     progress.update(task, advance=1, description=f"labelling{failed}")
+
+                run.run(concurrency, advance)
     except HcapError as exc:
         summary.stopped = str(exc)
         note(f"stopped: {summary.finished:,} results saved in {summary.output}; run again to go on")
