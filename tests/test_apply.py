@@ -226,6 +226,7 @@ def test_a_server_that_stays_busy_stops_the_run_keeping_what_was_saved(project: 
         (["--csv", "missing.csv"], "missing.csv not found: put your comments.csv there, or name it with --csv"),
         (["--out", "no-such-folder/signals.jsonl"], "no-such-folder is not a folder"),
         (["--out", "."], "is a folder: name a file with --out"),
+        (["--out", "/proc/signals.jsonl"], "error: cannot write"),  # a folder no one may write in, root included
         (["--model", "openai:flat-hcap", "--write-batch", "r.jsonl", "--read-batch", "s.jsonl"], None),
     ],
 )
@@ -410,3 +411,11 @@ def test_ctrl_c_keeps_every_finished_line_and_a_rerun_completes(project: Path) -
         assert len(double.requests) == 5 - len(kept)
     assert rerun.exit_code == 0, rerun.output
     assert sorted(r["formatted_input"] for r in read_jsonl(output)) == sorted(INPUTS)
+
+
+def test_format_csv_with_nothing_labelled_writes_a_header_only_table(data_dir: Path, openai: OpenAIDouble) -> None:
+    write_comments(data_dir, [ROWS[5]])  # the one row too short to label
+    result = apply(data_dir, "--format", "csv", host=openai.base_url)
+    assert result.exit_code == 0, result.output
+    assert (data_dir / "signals.csv").read_text(encoding="utf-8").count("\n") == 1
+    assert not (data_dir / "signals.jsonl").exists() and openai.requests == []

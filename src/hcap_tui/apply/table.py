@@ -17,7 +17,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hcap_tui.apply.output import FAILURE, INPUT, PROVENANCE, RENAMED_PREFIX, input_key, record_key
 from hcap_tui.comments import format_input
@@ -43,7 +43,7 @@ def write_table(schema: LabelSchema, output: Path, comments: Path, destination: 
         nonlocal rows
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        with comments.open("r", encoding="utf-8-sig", newline="") as source, output.open("rb") as lines:
+        with comments.open("r", encoding="utf-8-sig", newline="") as source, _lines(output) as lines:
             reader = csv.reader(source)
             header = [name.strip() for name in next(reader, [])]
             writer.writerow([*_renamed(header, set(signal_columns)), *signal_columns])
@@ -67,6 +67,14 @@ def write_table(schema: LabelSchema, output: Path, comments: Path, destination: 
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read {comments} for the CSV table ({exc}): hcap check names the bad row") from None
     return rows
+
+
+def _lines(output: Path) -> BinaryIO:
+    """The output opened for reading lines at offsets; an empty stream when there is no output yet."""
+    try:
+        return output.open("rb")
+    except FileNotFoundError:
+        return io.BytesIO()
 
 
 def _offsets(output: Path) -> dict[int, int]:
