@@ -150,7 +150,7 @@ def test_the_json_summary(project: Path, openai: OpenAIDouble) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert set(summary) == {"output", "model", "model_digest", "eligible", "to_label", "labelled", "failed",
-                            "skipped", "retried", "relabelled", "left", "repeated", "replaced_lines", "elapsed_s",
+                            "skipped", "retried", "relabelled", "left", "repeated", "replaced_lines", "unreadable_lines", "elapsed_s",
                             "items_per_s", "stopped", "csv"}
     assert summary["output"] == str(project / "signals.jsonl") and summary["model"] == MODEL
     assert (summary["eligible"], summary["to_label"], summary["labelled"], summary["failed"]) == (5, 5, 5, 0)
@@ -419,3 +419,16 @@ def test_format_csv_with_nothing_labelled_writes_a_header_only_table(data_dir: P
     assert result.exit_code == 0, result.output
     assert (data_dir / "signals.csv").read_text(encoding="utf-8").count("\n") == 1
     assert not (data_dir / "signals.jsonl").exists() and openai.requests == []
+    assert "nothing to label: " in result.stderr and "has no eligible comment" in result.stderr
+
+
+def test_unreadable_lines_of_the_output_are_named_and_kept(project: Path, openai: OpenAIDouble) -> None:
+    write_jsonl(project / "signals.jsonl", [{"note": "the user's own line"}], extra='{"formatted_input": "torn')
+    result = apply(project, "--json", host=openai.base_url)
+    assert result.exit_code == 0, result.output
+    assert "signals.jsonl line 1: no formatted_input (kept as it is)" in result.stderr
+    assert "signals.jsonl line 2: incomplete last line (a write was interrupted) (kept as it is)" in result.stderr
+    assert json.loads(result.stdout)["unreadable_lines"] == 2
+    lines = (project / "signals.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines[:2] == ['{"note": "the user\'s own line"}', '{"formatted_input": "torn']  # the append began a new line
+    assert sorted(json.loads(line)["formatted_input"] for line in lines[2:]) == sorted(INPUTS)

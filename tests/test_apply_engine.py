@@ -112,9 +112,11 @@ def test_a_batch_round_trip_gives_the_labels_of_a_live_run(tmp_path: Path, llama
     results.reverse()  # a batch service answers in any order
     (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
     read = CliRunner().invoke(app, ["apply", "--data-dir", str(offline), "--model", MODEL,
-                                    "--read-batch", str(tmp_path / "results.jsonl"), "--json"])
+                                    "--read-batch", str(tmp_path / "results.jsonl"), "--json", "--format", "csv"])
     assert read.exit_code == 0, read.output
     assert json.loads(read.stdout)["labelled"] == 10
+    with (offline / "signals.csv").open(newline="", encoding="utf-8") as handle:
+        assert len(list(csv.DictReader(handle))) == 10
     live_labels = {r["formatted_input"]: {k: r[k] for k in schema.names} for r in read_jsonl(live / "signals.jsonl")}
     batch_labels = {r["formatted_input"]: {k: r[k] for k in schema.names}
                     for r in read_jsonl(offline / "signals.jsonl")}

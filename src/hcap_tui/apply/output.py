@@ -187,7 +187,7 @@ class Output:
                 if len(ledger.problems) < SHOWN_PROBLEMS:
                     ledger.problems.append(
                         value if isinstance(value, LineProblem)
-                        else LineProblem(self.path, line.number, "no formatted_input; kept as it is")
+                        else LineProblem(self.path, line.number, "no formatted_input")
                     )
                 continue
             ledger.lines += 1

@@ -121,7 +121,8 @@ class ApplySummary:
     replaced_lines: int = 0  # earlier lines dropped when the output was compacted
     elapsed_s: float = 0.0
     stopped: str | None = None
-    problems: list[LineProblem] = field(default_factory=list)
+    problems: list[LineProblem] = field(default_factory=list)  # the first unreadable lines of the output
+    unreadable: int = 0  # lines of the output that name no comment (not JSON, torn, no formatted_input)
     csv_out: Path | None = None
 
     @property
@@ -150,6 +151,7 @@ class ApplySummary:
             "left": self.left,
             "repeated": self.repeated,
             "replaced_lines": self.replaced_lines,
+            "unreadable_lines": self.unreadable,
             "elapsed_s": round(self.elapsed_s, 3),
             "items_per_s": round(self.rate, 3),
             "stopped": self.stopped,
@@ -175,6 +177,7 @@ class ApplyRun:
         self.summary = ApplySummary(
             output.path, model.spec.recorded, model.digest, eligible=planned.eligible, to_label=len(planned.todo),
             skipped=planned.skipped, left=planned.left, repeated=planned.repeated, problems=ledger.problems,
+            unreadable=ledger.problem_count,
         )
 
     @classmethod

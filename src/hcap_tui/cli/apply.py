@@ -129,7 +129,13 @@ def _announce(run: ApplyRun, labeller: Labeller, concurrency: int) -> None:
     for column, written in run.layout.renamed.items():
         note(f"{run.comments.path.name} column {column!r} is written as {written!r}: hcap writes its own {column!r}")
     for problem in summary.problems:
-        note(f"{problem} (the line is kept as it is)")
+        note(f"{problem.path.name} line {problem.line}: {problem.reason.removesuffix('; skipped')} (kept as it is)")
+    if summary.unreadable > len(summary.problems):
+        note(f"... and {summary.unreadable - len(summary.problems):,} more such lines in {summary.output.name}")
+    if summary.eligible == 0:
+        note(f"nothing to label: {run.comments.path} has no eligible comment (a horse comment over 20 characters, "
+             "a finishing position and a number of runners)")
+        return
     if summary.to_label == 0:
         note(f"nothing to label: the {summary.skipped:,} eligible comments in {run.comments.path} are already "
              f"labelled by {summary.model} in {summary.output}")
