@@ -18,9 +18,11 @@ from doubles.loopback import closed_url
 from doubles.ollama_double import DEFAULT_DIGEST, OllamaDouble
 from doubles.ollama_output import label_for
 from doubles.openai_double import Completion, OpenAIDouble, busy, user_text
-from testdata import COLUMNS, ROWS, eligible_inputs, read_jsonl, write_comments, write_jsonl
+from testdata import COLUMNS, ROWS, eligible_inputs, label, read_jsonl, write_comments, write_jsonl
 from typer.testing import CliRunner
 
+from hcap_tui.apply import run
+from hcap_tui.apply.batch import custom_id
 from hcap_tui.cli import app
 from hcap_tui.schema import LabelSchema
 
@@ -105,8 +107,6 @@ def test_failures_are_kept_then_retried_and_replaced_by_a_rerun(
 
 def test_lines_of_another_model_are_relabelled_and_replaced(project: Path, openai: OpenAIDouble,
                                                             schema: LabelSchema) -> None:
-    from testdata import label
-
     write_jsonl(project / "signals.jsonl", [{"formatted_input": text, **label(), "model": "flat-hcap:r2",
                                              "model_digest": "sha256:0ld", "created_at": "2025-01-01"}
                                             for text in INPUTS[:3]])
@@ -121,8 +121,6 @@ def test_lines_of_another_model_are_relabelled_and_replaced(project: Path, opena
 
 
 def test_the_digest_decides_for_a_model_of_the_same_name(project: Path, schema: LabelSchema) -> None:
-    from testdata import label
-
     old = [{"formatted_input": INPUTS[0], **label(), "model": "flat-hcap", "model_digest": "sha256:0ld",
             "created_at": "2025-01-01"}]
     same = [{"formatted_input": text, **label(), "model": "flat-hcap", "model_digest": DEFAULT_DIGEST,
@@ -316,8 +314,6 @@ def test_read_batch_writes_valid_answers_and_reports_every_other_line(project: P
     assert apply(project, "--limit", "1", host=openai.base_url).exit_code == 0  # the first comment is labelled
     assert apply(project, "--model", MODEL, "--write-batch", "requests.jsonl").exit_code == 0
     ids = {r["body"]["messages"][-1]["content"]: r["custom_id"] for r in read_jsonl(Path("requests.jsonl"))}
-    from hcap_tui.apply.batch import custom_id
-
     first = custom_id(INPUTS[0])
     lines = [
         result_line(ids[INPUTS[1]], schema=schema, text=INPUTS[1]),
@@ -360,8 +356,6 @@ def test_a_malformed_results_line_is_one_error_line_and_writes_nothing(project: 
 
 
 def test_a_model_failing_every_comment_stops_the_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hcap_tui.apply import run
-
     monkeypatch.setattr(run, "FAILED_IN_A_ROW", 3)
     with OpenAIDouble(reply=lambda _body: Completion(content="{}")) as double:
         result = apply(project, host=double.base_url)
@@ -384,8 +378,6 @@ def test_a_comment_the_server_cannot_answer_fails_alone(project: Path) -> None:
 
 def test_a_run_with_more_comments_than_it_holds_reads_the_csv_again(project: Path, openai: OpenAIDouble,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from hcap_tui.apply import run
-
     monkeypatch.setattr(run, "HELD_AT_MOST", 2)
     result = apply(project, host=openai.base_url)
     assert result.exit_code == 0, result.output

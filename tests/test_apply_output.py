@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from testdata import label, write_jsonl
 
+from hcap_tui.apply.appender import Appender
 from hcap_tui.apply.output import Model, Output, input_key
 from hcap_tui.errors import DataError
 from hcap_tui.jsonl import InUse, JsonlFile, LineProblem, write_atomic
@@ -110,12 +114,6 @@ def test_an_output_that_is_a_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_appender_writes_what_arrives_during_a_write_as_one_group() -> None:
-    import asyncio
-    import threading
-    import time
-
-    from hcap_tui.apply.appender import Appender
-
     groups: list[list[int]] = []
     counted: list[int] = []
     writing = threading.Event()
@@ -137,10 +135,6 @@ def test_the_appender_writes_what_arrives_during_a_write_as_one_group() -> None:
 
 
 def test_the_appender_stops_taking_results_once_counting_them_fails() -> None:
-    import asyncio
-
-    from hcap_tui.apply.appender import Appender
-
     written: list[int] = []
 
     def count(group: list[int]) -> None:

@@ -34,9 +34,12 @@ class Appender(Generic[T]):
         """Queue one result, waiting while `limit` are queued; raises the writer's error once it has stopped."""
         assert self._task is not None
         queued = asyncio.ensure_future(self._queue.put(item))
-        await asyncio.wait({queued, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait({queued, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not queued.done():  # the writer stopped, or the run was cancelled (Ctrl-C) while waiting
+                queued.cancel()
         if self._task.done():
-            queued.cancel()
             self._task.result()  # raises what stopped the writer
 
     async def __aexit__(self, *exc: object) -> None:
