@@ -91,7 +91,7 @@ def main() -> None:
     ) as model, httpx.Client(base_url=server.openai_url + "/", timeout=120,
                              limits=httpx.Limits(max_connections=None)) as client:
         model.check()
-        bodies = [model._request(text) for text in inputs]
+        bodies = [model.request_body(text) for text in inputs]
         timed_hcap(model, inputs, SLOTS)  # warm-up: connections, caches, the server's first batches
         timed_bare(client, bodies, SLOTS, [])
         hcap_s = {n: statistics.median(timed_hcap(model, inputs, n) for _ in range(PASSES)) for n in CONCURRENCY}

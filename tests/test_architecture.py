@@ -129,6 +129,9 @@ ALLOWED_WRITES = {
     "jsonl.py": None,  # the one place that writes JSONL bytes
     "store.py": None,  # checkpoints and set-aside files, through jsonl.py's atomic writes
     "export.py": {"write_atomic"},  # training files are replaced whole through jsonl.write_atomic
+    # `hcap apply`'s batch request files and CSV table, streamed whole into place through jsonl.write_atomic
+    "apply/batch.py": {"write_atomic"},
+    "apply/table.py": {"write_atomic"},
     # a training run's Modelfile and report (write_atomic) and its GGUF moved into place from a temporary folder
     "train/artifacts.py": {"write_atomic", "replace"},
     "train/llama_cpp.py": {"replace"},  # the fetched converter moved into hcap's cache in one step

@@ -131,12 +131,20 @@ def test_busy_for_good_is_one_line(schema: LabelSchema, waits: list[float]) -> N
     assert len(double.requests) == 1 + len(waits)
 
 
-def test_a_server_error_stops_with_its_reason(schema: LabelSchema) -> None:
-    reply = Completion(status=500, error="failed to decode the batch")
+def test_a_server_error_fails_that_item_with_its_reason(schema: LabelSchema) -> None:
+    reply = Completion(status=500, error="The model produced output that does not match the expected format")
+    with OpenAIDouble(reply=lambda _body: reply) as double, labeller(double.base_url, schema) as model:
+        result = label(model, ITEM)
+    assert not result.ok and result.attempts == 1 and len(double.requests) == 1
+    assert result.error == "the server answered 500: The model produced output that does not match the expected format"
+
+
+def test_a_gateway_error_stops_with_its_reason(schema: LabelSchema) -> None:
+    reply = Completion(status=502, error="upstream replica gone")
     with (
         OpenAIDouble(reply=lambda _body: reply) as double,
         labeller(double.base_url, schema) as model,
-        pytest.raises(ModelError, match=r"answered 500: failed to decode the batch$"),
+        pytest.raises(ModelError, match=r"answered 502: upstream replica gone$"),
     ):
         label(model, ITEM)
 

@@ -65,6 +65,11 @@ class DataPaths:
         return self.root / "evals.jsonl"
 
     @cached_property
+    def signals(self) -> Path:
+        """The archive labelled by `hcap apply`: one line per comment."""
+        return self.root / "signals.jsonl"
+
+    @cached_property
     def schema_override(self) -> Path:
         """A project's own label schema, used instead of the default when present."""
         return self.root / "label_schema.json"
@@ -85,7 +90,7 @@ class DataPaths:
 
     def jsonl_files(self) -> list[Path]:
         """Every JSONL file hcap reads or writes in this folder, in loop order."""
-        return [self.labeled, self.predictions, self.gold, self.training, self.eval, self.evals]
+        return [self.labeled, self.predictions, self.gold, self.training, self.eval, self.evals, self.signals]
 
 
 class Settings(BaseModel):

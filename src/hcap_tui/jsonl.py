@@ -61,6 +61,25 @@ class FileReplaced(DataError):
     """The file was rewritten (compacted, or an undo by another process) since an append: it cannot be undone."""
 
 
+class InUse(DataError):
+    """Another process holds a file's run lock (`JsonlFile.exclusive`); `holder` is what it said about itself."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        super().__init__(f"{path} is in use by {holder or 'another process'}")
+        self.path = path
+        self.holder = holder
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a JSONL file as `JsonlFile.stream` yields it."""
+
+    number: int  # 1-based
+    offset: int  # of its first byte in the file
+    raw: bytes  # as on disk, newline included (none only on an incomplete last line)
+    value: dict[str, Any] | LineProblem
+
+
 _BOM = b"\xef\xbb\xbf"
 
 # One reusable encoder: `json.dumps(..., ensure_ascii=False)` would build a new one for every line.
@@ -117,6 +136,88 @@ class JsonlFile:
     def exists(self) -> bool:
         """Whether the file is there at all."""
         return self.path.is_file()
+
+    def stream(self) -> Iterator[Line]:
+        """Each non-blank line in file order with its offset and bytes, read a block at a time.
+
+        Memory stays flat however large the file is (`read` loads it whole). Lines that cannot be used are
+        reported as a LineProblem in `value`, exactly as `read` reports them; a missing file is empty.
+        """
+        try:
+            handle = self.path.open("rb", buffering=1 << 20)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        with handle:
+            offset = 0
+            for number, raw in enumerate(handle, start=1):
+                start, offset = offset, offset + len(raw)
+                text = raw.removeprefix(_BOM) if number == 1 else raw
+                if not text.strip():
+                    continue
+                value: dict[str, Any] | LineProblem
+                try:
+                    parsed = json.loads(text.decode("utf-8"))
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    if not raw.endswith(b"\n"):
+                        reason = "incomplete last line (a write was interrupted); skipped"
+                    elif isinstance(exc, UnicodeDecodeError):
+                        reason = "not UTF-8 text; skipped"
+                    else:
+                        reason = f"not valid JSON ({exc.msg}); skipped"
+                    value = LineProblem(self.path, number, reason)
+                else:
+                    value = parsed if isinstance(parsed, dict) else LineProblem(
+                        self.path, number, f"expected a JSON object, got {type(parsed).__name__}; skipped"
+                    )
+                yield Line(number, start, raw, value)
+
+    @contextmanager
+    def exclusive(self, holder: str) -> Iterator[None]:
+        """Hold this file for a whole job, refusing at once (`InUse`) while another process holds it.
+
+        A second lock beside the writer lock (which every append takes only for its moment): the sidecar
+        `.<name>.run`, into which the holder writes `holder` so that a refused process can say who holds
+        it. The kernel releases the lock when the holder's process ends, `kill -9` included.
+        """
+        lock_path = self.path.with_name(f".{self.path.name}.run")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError:
+            fd = self._lock_fd(lock_path)  # another user's lock file: lockable, though not ours to write
+        except OSError as exc:
+            raise DataError(
+                f"cannot write in {self.path.parent}: {exc.strerror or exc}; check the folder exists and is writable"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(fd, 1024, 0).decode("utf-8", "replace")
+            os.close(fd)
+            raise InUse(self.path, " ".join("".join(c for c in other if c.isprintable()).split())) from None
+        try:
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, holder.encode("utf-8"), 0)
+            except OSError:
+                pass  # a lock file we may not write: a refused process then names no holder
+            yield
+        finally:
+            try:
+                os.ftruncate(fd, 0)  # no holder named once it is free
+            except OSError:
+                pass
+            os.close(fd)  # closing releases the lock
+
+    def _lock_fd(self, lock_path: Path) -> int:
+        """A read-only descriptor of an existing lock file, or DataError naming the folder."""
+        try:
+            return os.open(lock_path, os.O_RDONLY)
+        except OSError as exc:
+            raise DataError(
+                f"cannot write in {self.path.parent}: {exc.strerror or exc}; check the folder exists and is writable"
+            ) from None
 
     def read(self) -> Iterator[tuple[int, dict[str, Any] | LineProblem]]:
         """Each non-blank line as (line number, object) or (line number, problem); a missing file is empty.
@@ -249,7 +350,7 @@ class JsonlFile:
         with self.locked():
             self.replace_locked(b"".join(encode(r) for r in records))
 
-    def replace_locked(self, content: bytes) -> None:
+    def replace_locked(self, content: bytes | Iterable[bytes]) -> None:
         """Atomically replace the file with `content`; the caller must hold `locked()`."""
         write_atomic(self.path, content, locked=True)
 
@@ -309,7 +410,7 @@ def temp_files(folder: Path, target: str | None = None) -> list[TempFile]:
     return sorted(found, key=lambda temp: -temp.age_s)
 
 
-def write_atomic(path: Path, content: bytes, *, locked: bool = False) -> None:
+def write_atomic(path: Path, content: bytes | Iterable[bytes], *, locked: bool = False) -> None:
     """Replace `path` with `content` so that readers see the old file or the new one, never a mix.
 
     The new file keeps the old one's permission bits and group (and its owner, where allowed, as for
@@ -328,7 +429,12 @@ def write_atomic(path: Path, content: bytes, *, locked: bool = False) -> None:
                 pass  # another user's file in a sticky folder: `hcap check` lists it
     try:
         with tmp.open("wb") as handle:
-            handle.write(content)
+            try:  # content may be chunks made as they are written (a large file streams through)
+                handle.writelines((content,) if isinstance(content, bytes) else content)
+            except BaseException:  # a chunk source that fails (Ctrl-C in a long rewrite) leaves no temporary file
+                handle.close()
+                tmp.unlink(missing_ok=True)
+                raise
             handle.flush()
             _copy_access(path, handle.fileno())
             os.fsync(handle.fileno())

@@ -4,7 +4,9 @@ One `POST {base}/chat/completions` per input: the input as the one user message 
 when there is one), the label schema as a strict `json_schema` response format, temperature 0 and a
 bounded `max_tokens`; with `logprobs` the per-token log-probabilities and the top alternatives. No client
 library sits in between, so nothing retries behind hcap's back: 429 and 503 are backed off here (after
-the server's Retry-After when it sends one), everything else is one `ModelError` line like Ollama's.
+the server's Retry-After when it sends one); a 500 fails that one item with the server's reason (llama-server
+answers 500 when it cannot parse what the model generated for one input, every time it is asked), and
+everything else is one `ModelError` line like Ollama's.
 The key comes from OPENAI_API_KEY when set and is sent only as the Authorization header.
 
 `check` reads `{base}/models`: a server that lists models but not this one is refused before any item is
@@ -21,6 +23,7 @@ import httpx
 
 from hcap_tui.models.base import (
     Answer,
+    ItemFailed,
     Labeller,
     ModelError,
     ModelMissing,
@@ -37,6 +40,7 @@ EXAMPLE_URL = "http://127.0.0.1:8080/v1"
 TOP_LOGPROBS = 10  # alternatives per token: enough to see every value a signal could take
 MAX_RETRY_AFTER_S = 60.0
 BUSY = (429, 503)
+SERVER_ERROR = 500  # to a chat request: that item fails, the run goes on
 
 
 def resolve_base_url(host: str | None, source: str) -> str:
@@ -109,14 +113,22 @@ class OpenAILabeller(Labeller):
 
     async def ask(self, formatted_input: str) -> Answer:
         """One chat completion, backing off while the server is busy."""
-        body = self._request(formatted_input)
+        body = self.request_body(formatted_input)
 
         async def once() -> httpx.Response:
             response = await self._send("POST", "chat/completions", body)
+            if response.status_code == SERVER_ERROR:  # this input broke the server, as it will each time
+                raise ItemFailed(f"the server answered {SERVER_ERROR}: {_error_text(response)}")
             self._raise_for(response)
             return response
 
-        data = _json(await self.backing_off(once))
+        return self.answer(_json(await self.backing_off(once)))
+
+    def answer(self, data: dict[str, Any]) -> Answer:
+        """A chat completion's JSON body as an Answer: what `ask` returns, and how a batch result is read.
+
+        Raises ModelError when the body is not a chat completion.
+        """
         try:
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
@@ -137,8 +149,8 @@ class OpenAILabeller(Labeller):
             logprobs=_logprobs(choice.get("logprobs")),
         )
 
-    def _request(self, formatted_input: str) -> dict[str, Any]:
-        """The chat completion body for one input."""
+    def request_body(self, formatted_input: str) -> dict[str, Any]:
+        """The chat completion body for one input: what `ask` sends, and what a batch request line carries."""
         messages = [{"role": "system", "content": self.system}] if self.system else []
         messages.append({"role": "user", "content": formatted_input})
         body: dict[str, Any] = {

@@ -66,13 +66,22 @@ def open_labeller(
     timeout: float | None = None,
     system: str | None = None,
     logprobs: bool = False,
+    offline: bool = False,
 ) -> Labeller:
     """A labeller for `spec` on the project's schema; `host` is the --host option, settings fill the rest.
 
+    `offline`: an `openai:` labeller that talks to no server, for batch files: it builds the very request
+    bodies its live self would send and reads answers the same way.
+
     Raises HcapError (one line) when it cannot be built: a malformed or missing server URL, --host for
-    Gemini, no SDK or key.
+    Gemini, no SDK or key, a model other than `openai:` offline.
     """
     settings = project.settings
+    if offline and spec.provider != "openai":
+        raise HcapError(
+            f"{spec} cannot be used through a batch file, which holds OpenAI-format requests: name the model as "
+            f"openai:{spec.name} (the name the batch server serves it under)"
+        )
     options: dict[str, Any] = {
         "timeout": timeout or settings.timeout_s, "system": system, "logprobs": logprobs,
     }
@@ -90,7 +99,8 @@ def open_labeller(
             url, source = settings.openai_base_url, f"openai_base_url in {project.paths.config}"
         if not url and os.environ.get(OPENAI_BASE_URL_ENV):
             url, source = os.environ[OPENAI_BASE_URL_ENV], OPENAI_BASE_URL_ENV
-        return OpenAILabeller(spec.name, project.schema, host=resolve_base_url(url, source), **options)
+        base_url = "" if offline else resolve_base_url(url, source)
+        return OpenAILabeller(spec.name, project.schema, host=base_url, **options)
     if host:
         raise HcapError(
             f"--host is for ollama and openai models, not {spec}: drop it (Gemini is reached at Google, "
@@ -103,12 +113,12 @@ def open_labeller(
 
 def student(
     project: Project, model: str | None = None, *, host: str | None = None, timeout: float | None = None,
-    logprobs: bool = False,
+    logprobs: bool = False, offline: bool = False,
 ) -> Labeller:
-    """The model `hcap predict` and `hcap eval` use: --model, else `model` in hcap.toml."""
+    """The model `hcap predict`, `hcap eval` and `hcap apply` use: --model, else `model` in hcap.toml."""
     source = "--model" if model else f"{project.paths.config} setting model ="
     spec = parse_model(model or project.settings.model, source)
-    return open_labeller(spec, project, host=host, timeout=timeout, logprobs=logprobs)
+    return open_labeller(spec, project, host=host, timeout=timeout, logprobs=logprobs, offline=offline)
 
 
 def teacher_spec(project: Project, teacher: str | None = None) -> ModelSpec:
