@@ -1,0 +1,155 @@
+"""What a review works from: the label files a reviewer turns into gold, and the gold they share.
+
+Each `ReviewSource` is one tab of the review app (teacher labels, model predictions); its name is the
+`origin` its approvals carry in gold (`gemini` for the teacher, whichever model teaches, so the user's
+files and scripts keep their meaning) and the suffix of its checkpoint file. `GoldBook` is gold as this
+process knows it, shared by every tab so an approval in one shows in the others, and caught up with
+what other reviewers appended before each approval.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hcap_tui.config import DEFAULT_DATA_DIR, DataPaths
+from hcap_tui.jsonl import Appended
+from hcap_tui.review.races import RaceValues
+from hcap_tui.safe_text import safe
+from hcap_tui.store import FileMark, GoldIndex, LabeledItem, Store, Tail
+
+MODEL_NAME_SHOWN = 32  # characters of a model name a tab title shows
+
+
+@dataclass(frozen=True)
+class ReviewSource:
+    """A file whose labels a reviewer turns into gold; `name` is its gold `origin` and checkpoint suffix.
+
+    `copies_model`: approvals copy the model and digest of the prediction; `copies_teacher`: they copy which
+    teacher and model proposed the label, and the tab is titled with that model.
+    """
+
+    name: str
+    title: str
+    file: str
+    fill_command: str
+    copies_model: bool = False
+    copies_teacher: bool = False
+
+    def path(self, paths: DataPaths) -> Path:
+        """The source file inside a data folder."""
+        return getattr(paths, self.file)
+
+    def fill_command_for(self, paths: DataPaths) -> str:
+        """The command that fills this source, naming the data folder unless it is the default one."""
+        if paths.root == DEFAULT_DATA_DIR:
+            return self.fill_command
+        return f"{self.fill_command} --data-dir {shlex.quote(str(paths.root))}"
+
+    def title_for(self, models: Counter[str]) -> str:
+        """The tab's title: for the teacher, with the model that proposed most of its labels ("Teacher ·
+        gemini-2.5-flash", "+1" when others did too)."""
+        if not self.copies_teacher or not models:
+            return self.title
+        (top, _), others = models.most_common(1)[0], len(models) - 1
+        name = safe(top).replace("\n", " ")
+        name = name if len(name) <= MODEL_NAME_SHOWN else name[: MODEL_NAME_SHOWN - 1] + "…"
+        return f"{self.title} · {name}" + (f" +{others}" if others else "")
+
+
+TEACHER = ReviewSource("gemini", "Teacher", "labeled", "hcap label --count 200", copies_teacher=True)
+PREDICTIONS = ReviewSource(
+    "predictions", "Model Predictions", "predictions", "hcap predict --count 20", copies_model=True
+)
+SOURCES = (TEACHER, PREDICTIONS)
+
+
+class GoldBook:
+    """The gold standard as this process knows it, shared by every review tab: last approval per input wins.
+
+    `version` grows with every change so sessions can tell when another tab changed gold under them.
+    `mark` is how far through the gold file the book has read, so catching up reads only the new tail.
+    """
+
+    def __init__(self, index: GoldIndex, mark: FileMark | None = None, race_fields: tuple[str, ...] = ()) -> None:
+        self._by_input = dict(index.by_input)
+        self.races = RaceValues(race_fields)
+        """The race-level values gold gives each race's runners."""
+        for key, item in self._by_input.items():
+            self.races.put(key, item.label)
+        self.problems = index.loaded.problems
+        """Lines of the full read that were skipped (for the notification at start)."""
+        self.mark = mark
+        self.version = 0
+        self._rewrites: dict[int, int] = {}  # gold's inode before and after an undo of ours rewrote it
+
+    @classmethod
+    def load(cls, store: Store) -> GoldBook:
+        """Read gold in full; the mark is taken first, so a line appended meanwhile is at worst read twice."""
+        mark = store.gold_mark()
+        return cls(store.gold(), mark, tuple(f.name for f in store.schema.race_fields))
+
+    def reset(self, index: GoldIndex, mark: FileMark | None) -> None:
+        """Take over a fresh full read (after gold was rewritten under this book)."""
+        for key in list(self._by_input):
+            if key not in index.by_input:
+                self.put(key, None)
+        for key, item in index.by_input.items():
+            self.put(key, item)
+        self.mark = mark
+        self.version += 1
+
+    def take_in(self, tail: Tail) -> None:
+        """Take in the lines a read of gold's tail found (in file order) and where that read stopped."""
+        for item in tail.items:
+            self.put(item.formatted_input, item)
+        self.mark = tail.mark
+
+    def catch_up(self, store: Store) -> bool:
+        """Take in the lines appended to gold since the book last read it; False when only a full reload can
+        (gold was rewritten or shrank)."""
+        tail = store.gold_since(self.mark)
+        if tail is None:
+            return False
+        self.take_in(tail)
+        return True
+
+    def appended(self, receipt: Appended) -> None:
+        """Our own append landed right where the book stopped reading: move the mark past it."""
+        mark = self.mark
+        if receipt.offset == 0 if mark is None else (mark.inode, mark.size) == (receipt.inode, receipt.offset):
+            self.mark = FileMark(receipt.inode, receipt.end)
+
+    def removed(self, receipt: Appended, inode: int) -> None:
+        """Our own undo took `receipt` out, leaving gold with `inode`: if it truncated the tail the book had
+        read up to, step the mark back; if it rewrote gold, remember that the other approvals of this
+        process moved, unchanged, to the new file."""
+        if inode != receipt.inode:
+            self._rewrites[receipt.inode] = inode
+        elif self.mark == FileMark(receipt.inode, receipt.end):
+            self.mark = FileMark(receipt.inode, receipt.offset)
+
+    def followed(self, receipt: Appended) -> Appended:
+        """A receipt pointing at the file its line is in now, after the rewrites our own undos made."""
+        inode = receipt.inode
+        while inode in self._rewrites:
+            inode = self._rewrites[inode]
+        return replace(receipt, inode=inode)
+
+    def __contains__(self, formatted_input: str) -> bool:
+        return formatted_input in self._by_input
+
+    def get(self, formatted_input: str) -> LabeledItem | None:
+        """The gold item for an input, or None."""
+        return self._by_input.get(formatted_input)
+
+    def put(self, formatted_input: str, item: LabeledItem | None) -> LabeledItem | None:
+        """Set (or with None remove) the gold item for an input; returns the one it replaced."""
+        previous = self._by_input.pop(formatted_input, None)
+        if item is not None:
+            self._by_input[formatted_input] = item
+        self.races.put(formatted_input, item.label if item is not None else None)
+        self.version += 1
+        return previous
