@@ -4,6 +4,11 @@ The default schema (`schemas/flat_hcap.json`) holds the user's five signals plus
 replaces it by putting a `label_schema.json` in its data folder. From a `LabelSchema` come the strict
 pydantic model, the JSON Schema sent to Ollama and Gemini, the key order of every written label, the
 canonical JSON text of a completion, and the field lists the TUI, export and metrics iterate over.
+
+Two review rules are declared in the file too: a field with `"scope": "race"` describes the race rather
+than the runner (items sharing a race comment should agree on it), and `"exclusive"` lists pairs of
+boolean fields that contradict each other (the review app warns before approving both; a label holding
+both is still valid, since a teacher or reviewer may mean it).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationErr
 from hcap_tui.errors import LabelError, SchemaError
 
 FieldKind = Literal["bool", "enum", "text"]
+FieldScope = Literal["item", "race"]
 DEFAULT_SCHEMA_RESOURCE = "flat_hcap.json"
 
 # Names hcap itself writes beside the label fields; a schema field may not take one of them.
@@ -61,6 +67,8 @@ class SchemaField:
     description: str
     title: str
     values: tuple[str, ...] = ()
+    scope: FieldScope = "item"
+    """"race" when the field describes the race rather than the runner, so every runner of a race shares it."""
 
     @property
     def is_signal(self) -> bool:
@@ -84,6 +92,8 @@ class LabelSchema:
     fields: tuple[SchemaField, ...]
     description: str = ""
     source: str = field(default="", compare=False)
+    exclusive: tuple[tuple[str, str], ...] = ()
+    """Pairs of boolean fields that contradict each other (warned about in review, never refused)."""
 
     @cached_property
     def names(self) -> tuple[str, ...]:
@@ -109,6 +119,15 @@ class LabelSchema:
     def texts(self) -> tuple[SchemaField, ...]:
         """Free-text fields (the reasoning), in schema order."""
         return tuple(f for f in self.fields if f.kind == "text")
+
+    @property
+    def race_fields(self) -> tuple[SchemaField, ...]:
+        """Signals that describe the race, shared by every runner of it, in schema order."""
+        return tuple(f for f in self.signals if f.scope == "race")
+
+    def contradictions(self, label: dict[str, Any]) -> list[tuple[str, str]]:
+        """The exclusive pairs that are both true in `label`."""
+        return [(a, b) for a, b in self.exclusive if label.get(a) is True and label.get(b) is True]
 
     def field(self, name: str) -> SchemaField:
         """The field called `name`; KeyError if the schema has none."""
@@ -215,6 +234,11 @@ class LabelSchema:
                         f"label schema{where}: enum field {name!r} needs \"values\": two or more distinct strings"
                     )
                 values = tuple(raw_values)
+            scope = raw.get("scope", "item")
+            if scope not in ("item", "race") or (scope == "race" and kind == "text"):
+                raise SchemaError(
+                    f"label schema{where}: field {name!r} has scope {scope!r}; use \"item\", or \"race\" for a signal"
+                )
             seen.add(name)
             fields.append(
                 SchemaField(
@@ -223,6 +247,7 @@ class LabelSchema:
                     description=str(raw.get("description", "")),
                     title=str(raw.get("title") or name.replace("_", " ").capitalize()),
                     values=values,
+                    scope=scope,
                 )
             )
         return cls(
@@ -230,6 +255,7 @@ class LabelSchema:
             fields=tuple(fields),
             description=str(data.get("description", "")),
             source=source,
+            exclusive=_exclusive_pairs(data.get("exclusive", []), fields, where),
         )
 
     @classmethod
@@ -255,6 +281,26 @@ class LabelSchema:
     def for_project(cls, override: Path) -> LabelSchema:
         """The project's own schema when `override` exists, otherwise the default."""
         return cls.load(override) if override.is_file() else cls.default()
+
+
+def _exclusive_pairs(raw: Any, fields: list[SchemaField], where: str) -> tuple[tuple[str, str], ...]:
+    """The schema's `exclusive` list as pairs of distinct boolean field names, or SchemaError naming the bad pair."""
+    booleans = {f.name for f in fields if f.kind == "bool"}
+    if not isinstance(raw, list):
+        raise SchemaError(f'label schema{where}: "exclusive" must be a list of pairs of boolean field names')
+    pairs = []
+    for pair in raw:
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or pair[0] == pair[1]
+            or not all(isinstance(name, str) and name in booleans for name in pair)
+        ):
+            raise SchemaError(
+                f'label schema{where}: "exclusive" entry {pair!r} must be two different boolean field names'
+            )
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
 
 
 def _describe_validation_error(exc: ValidationError) -> str:

@@ -76,7 +76,9 @@ def read_source(store: Store, source: ReviewSource) -> Iterator[ReadEvent]:
     problems: list[LineProblem] = []
     size = FIRST_CHUNK
     for entry in store.scan(path):
-        if entry.line > total:
+        if entry.line > total:  # appended since the count: `read_appended` takes it, once it is a whole line
+            if isinstance(entry, LineProblem):
+                problems.append(entry)  # a torn last line is reported all the same
             break
         if isinstance(entry, LineProblem):
             problems.append(entry)
