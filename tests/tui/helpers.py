@@ -152,7 +152,7 @@ async def burst(pilot: Pilot, *keys: str) -> None:
     """Type keys as a terminal delivers a burst (over SSH, in one read): all queued before the app handles the
     first, then wait for everything they started."""
     for key in keys:
-        character = "\r" if key == "enter" else key if len(key) == 1 else None
+        character = {"enter": "\r", "space": " "}.get(key, key if len(key) == 1 else None)
         pilot.app.post_message(events.Key(key, character))
     await settle(pilot)
 

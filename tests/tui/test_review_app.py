@@ -20,10 +20,10 @@ from hcap_tui.tui.main import cli as hcap_tui_cli
 from hcap_tui.tui.widgets.placeholders import EmptyState
 from tui.helpers import (
     ITEMS,
-    press,
     label,
     pane,
     positions_saved,
+    press,
     read_jsonl,
     record_notes,
     rendered,

@@ -59,8 +59,6 @@ NAVIGATION_BINDINGS = [
         tooltip="Least confident predictions first, or file order again (predictions with confidences)",
     ),
     command("e", "edit_text", "Edit text", tooltip="Edit the text field, cursor at the end (keys type until esc)"),
-    command("E", "replace_text", "Replace text", show=False, tooltip="Edit the text field with all of it selected"),
-    command("c", "clear_text", "Clear text", show=False, tooltip="Empty the text field and start typing"),
     Binding("escape", "leave_editing", "Done", key_display="esc", tooltip="Leave the text being edited"),
     command("left,p", "previous", "Previous item", show=False),
     command("right,n", "next", "Next item", show=False),
@@ -114,12 +112,17 @@ def value_keys(schema: LabelSchema) -> dict[str, dict[str, str]]:
 
 def field_bindings(schema: LabelSchema) -> list[Binding]:
     """Parameterised bindings for the schema's fields: toggle each boolean, cycle each enum and set each of its
-    values, and `e` named after the schema's first text field (without one, the pane hides `e`)."""
+    values, and `e` / `E` / `c` (edit, replace, clear) named after the schema's first text field (without one,
+    the pane hides them)."""
     keys, values = field_keys(schema), value_keys(schema)
-    bindings = [
-        command("e", "edit_text", text.title, tooltip=f"Edit the {text.title.lower()}, cursor at the end (esc: done)")
-        for text in schema.texts[:1]
-    ]
+    bindings = []
+    for text in schema.texts[:1]:
+        name = text.title.lower()
+        bindings += [
+            command("e", "edit_text", text.title, tooltip=f"Edit the {name}, cursor at the end (esc: done)"),
+            command("E", "replace_text", f"Replace {name}", show=False, tooltip=f"Edit the {name}, all of it selected"),
+            command("c", "clear_text", f"Clear {name}", show=False, tooltip=f"Empty the {name} and start typing"),
+        ]
     bindings += [
         command(keys[f.name], f"toggle_field('{f.name}')", f"Toggle {f.title}", show=False)
         for f in schema.booleans
@@ -150,6 +153,6 @@ def help_rows(bindings: Iterable[Binding], key_display: Callable[[Binding], str]
             continue
         seen.add(binding.action)
         keys = [key.strip() for key in binding.key.split(",") if not key.strip().startswith("alt+")]
-        shown = " / ".join(key_display(Binding(key, binding.action)) for key in keys)
+        shown = binding.key_display or " / ".join(key_display(Binding(key, binding.action)) for key in keys)
         rows.append((shown, binding.tooltip or binding.description))
     return rows
