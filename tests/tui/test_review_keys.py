@@ -318,3 +318,12 @@ async def test_the_predictions_tab_picks_up_lines_appended_while_open(
         predictions.poll_source()
         await settle(pilot)
         assert status(pilot, "predictions").startswith("1/2 · 0 approved · 2 not in gold")
+
+
+async def test_a_click_on_a_race_strength_sets_it(make_app: Callable[[], ReviewApp]) -> None:
+    async with make_app().run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        row = shown(pilot, "#field-race_strength")
+        await pilot.click("#field-race_strength", offset=(row.index("weak") + 1, 0))
+        await settle(pilot)
+        assert draft(pilot, "race_strength") == "weak" and "[W weak]" in shown(pilot, "#field-race_strength")

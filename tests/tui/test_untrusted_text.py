@@ -67,10 +67,10 @@ def run_in_a_terminal(data_dir: Path, keys: list[bytes], size: tuple[int, int] =
     os.close(child)
     output = bytearray()
 
-    def read_for(seconds: float) -> None:
+    def read_until(done: Callable[[], bool], seconds: float) -> None:
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            ready, _, _ = select.select([main], [], [], 0.1)
+        while time.monotonic() < end and not done():
+            ready, _, _ = select.select([main], [], [], 0.05)
             if ready:
                 try:
                     output.extend(os.read(main, 65536))
@@ -78,13 +78,13 @@ def run_in_a_terminal(data_dir: Path, keys: list[bytes], size: tuple[int, int] =
                     return
 
     try:
-        read_for(6)  # start up and draw the first item
+        read_until(lambda: b"REASONING" in output, 15)  # started, and drew the first item
         for key in keys:
             os.write(main, key)
-            read_for(1.5)
+            read_until(lambda: False, 0.6)
         os.write(main, b"q")
-        read_for(3)
-        process.wait(timeout=10)
+        read_until(lambda: process.poll() is not None, 10)
+        process.wait(timeout=5)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -293,8 +293,9 @@ class ReviewSession(ReviewNavigation):
         if written.receipt is None:
             self._drafts[plan.index] = plan.draft
             self._set_gold(plan.formatted_input, written.found, adjust=False)
-            if plan.index == self.position:
-                self._armed = (plan.index, plan.draft, ["another reviewer's approval came first"])
+            if plan.index == self.position:  # ready for the second Enter, with what it would now replace
+                warnings = approval_warnings(self.schema, plan.draft, self.gold_item, self.race_others)
+                self._armed = (plan.index, plan.draft, warnings or ["another reviewer took this item out of gold"])
             raise GoldChanged(self._conflict_message(written.found))
         self.gold.appended(written.receipt)
         record = plan.record

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -46,6 +45,24 @@ class SignalCheckbox(Checkbox, inherit_bindings=False):
         """Draw the tick for the current value."""
         self.BUTTON_INNER = "✓" if value else " "
         self.refresh()
+
+
+class EnumRow(Static):
+    """An enum's values in a row; a click on one sets it (the keys are the capital letters shown)."""
+
+    @dataclass
+    class Picked(Message):
+        """A value was clicked."""
+
+        name: str
+        value: str
+
+    def __init__(self, field: SchemaField, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.field = field
+
+    def action_pick(self, index: int) -> None:
+        self.post_message(self.Picked(self.field.name, self.field.values[index]))
 
 
 @dataclass(frozen=True)
@@ -97,7 +114,7 @@ class FieldControls(Vertical):
             for field in self.schema.booleans:
                 yield SignalCheckbox(self._label(field, None), id=f"field-{field.name}", compact=True)
         for field in self.schema.enums:
-            yield Static(id=f"field-{field.name}", classes="enum-row", markup=False)
+            yield EnumRow(field, id=f"field-{field.name}", classes="enum-row", markup=False)
             yield Static(id=f"was-{field.name}", classes="enum-markers")
 
     @property
@@ -144,24 +161,26 @@ class FieldControls(Vertical):
             row.set_class(markers is not None, "-shown")
             row.update(markers or "")
 
-    def _values_row(self, field: SchemaField, value: Any, extra: EnumContext) -> Text:
-        """An enum's title, then each value with its key, the current one highlighted, then the field size."""
-        row = Text()
+    def _values_row(self, field: SchemaField, value: Any, extra: EnumContext) -> Content:
+        """An enum's title, then each value with its key (a click sets it), the current one highlighted, then the
+        field size."""
+        parts: list[Any] = []
         cycle = self.keys.get(field.name)
         if cycle:
-            row.append(f"{cycle} ", style="bold")
-        row.append(f"{field.title} ")
-        for option in field.values:
+            parts.append((f"{cycle} ", "bold"))
+        parts.append(f"{field.title} ")
+        for index, option in enumerate(field.values):
             key = self.value_keys.get(field.name, {}).get(option)
             current = option == value
-            row.append("[" if current else " ", style="bold")
+            click = f" @click=pick({index})"
+            parts.append(("[" if current else " ", "bold"))
             if key:
-                row.append(f"{key} ", style="bold reverse" if current else "bold")
-            row.append(option, style="bold reverse" if current else "")
-            row.append("]" if current else " ", style="bold")
+                parts.append((f"{key} ", ("bold reverse" if current else "bold") + click))
+            parts.append((option, ("bold reverse" if current else "") + click))
+            parts.append(("]" if current else " ", "bold"))
         if extra.runners:
-            row.append(f"   {extra.runners} runners", style="dim")
-        return row
+            parts.append((f"   {extra.runners} runners", "dim"))
+        return Content.assemble(*parts)
 
     @staticmethod
     def _markers(
@@ -174,6 +193,11 @@ class FieldControls(Vertical):
         if field.name in teacher:
             parts.append(Content.styled(f"teacher {shown_value(teacher[field.name])}", TEACHER_STYLE))
         return Content(" · ").join(parts) if parts else None
+
+    @on(EnumRow.Picked)
+    def _picked(self, event: EnumRow.Picked) -> None:
+        event.stop()
+        self.post_message(self.Edited(event.name, event.value))
 
     @on(Checkbox.Changed)
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:

@@ -504,13 +504,11 @@ class ReviewPane(Vertical, can_focus=True):
         self.keys = HeldKeys()
         if dropped:
             message += f" ({dropped} key{'s' * (dropped > 1)} typed meanwhile not applied)"
-        self.refresh_bindings()
         self._after("not saved" if group == "approve" else "not undone", moved=False)
         self._notify(message, severity="error", timeout=15)
 
     def _replay(self) -> None:
         """Run the keys typed while busy, in order, as they apply now; stop when one makes the pane busy again."""
-        self.refresh_bindings()
         for name, params in self.keys.replay():
             if self.check_action(name, params):
                 getattr(self, f"action_{name}")(*params)
