@@ -46,7 +46,9 @@ def draft(pilot: Any, field: str) -> Any:
 # The reasoning editor
 
 
-async def test_esc_then_a_key_in_one_burst_closes_the_editor_and_runs_the_key(make_app: Callable[[], ReviewApp]) -> None:
+async def test_esc_then_a_key_in_one_burst_closes_the_editor_and_runs_the_key(
+    make_app: Callable[[], ReviewApp],
+) -> None:
     async with make_app().run_test(size=SIZE) as pilot:
         await settle(pilot)
         await burst(pilot, "e", "x", "escape", "n")  # edit, type, leave, next item: all in one read
@@ -113,7 +115,9 @@ async def test_a_tab_switched_away_from_before_it_showed_does_not_take_the_keybo
         assert app.screen.query_one(TabbedContent).active == "tab-stats"
 
 
-async def test_the_teacher_tab_is_titled_with_the_teachers_model(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+async def test_the_teacher_tab_is_titled_with_the_teachers_model(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
     ollama = {"teacher": "ollama", "model": "llama3.1:8b"}
     write_jsonl(paths.labeled, [{"formatted_input": text} | label() | ollama for text in ITEMS])
     app = make_app()
@@ -187,7 +191,8 @@ async def test_a_race_already_in_gold_shows_its_strength_and_warns_before_anothe
 ) -> None:
     race = "A competitive handicap run at a strong gallop"
     runners = [f"{n}th of 12, well beaten | [RACE]: {race} | [HORSE]: Runner {n} kept on" for n in (4, 5)]
-    write_jsonl(paths.labeled, [{"formatted_input": text} | label(race_strength="average") | TEACHER for text in runners])
+    average = label(race_strength="average") | TEACHER
+    write_jsonl(paths.labeled, [{"formatted_input": text} | average for text in runners])
     write_jsonl(paths.gold, [{"formatted_input": runners[0]} | label(race_strength="strong")])
     async with make_app().run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -212,7 +217,9 @@ async def test_contradicting_signals_warn_before_approving(make_app: Callable[[]
     assert len(read_jsonl(paths.gold)) == 1
 
 
-async def test_u_with_nothing_to_undo_says_so(make_app: Callable[[], ReviewApp], monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_u_with_nothing_to_undo_says_so(
+    make_app: Callable[[], ReviewApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_app()
     notes = record_notes(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:

@@ -52,7 +52,8 @@ async def test_undo_after_compaction_is_refused_and_gold_kept(
         await press(pilot, "enter")
         Store(paths, schema).compact_gold()  # `hcap gold compact` keeps the line byte for byte, in a new file
         await press(pilot, "u")
-        assert "nothing undone: goldstandard.jsonl was rewritten since (compaction?): undo is no longer possible" in notes
+        refused = "nothing undone: goldstandard.jsonl was rewritten since (compaction?): undo is no longer possible"
+        assert refused in notes
         assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == [ITEMS[0]]
 
 

@@ -77,8 +77,7 @@ class GoldBook:
         self._by_input = dict(index.by_input)
         self.races = RaceValues(race_fields)
         """The race-level values gold gives each race's runners."""
-        for key, item in self._by_input.items():
-            self.races.put(key, item.label)
+        self.races.load((key, item.label) for key, item in self._by_input.items())
         self.problems = index.loaded.problems
         """Lines of the full read that were skipped (for the notification at start)."""
         self.mark = mark

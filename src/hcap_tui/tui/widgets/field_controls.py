@@ -88,7 +88,15 @@ class FieldControls(Vertical):
             width: 1fr;
             background: transparent;
         }
-        .enum-row { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+        .enum-row {
+            height: 1;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+            link-style: none;
+            link-color: $text;
+            link-background: transparent;
+            link-style-hover: underline;
+        }
         .enum-markers { height: 1; padding: 0 0 0 2; text-wrap: nowrap; text-overflow: ellipsis; display: none; }
         .enum-markers.-shown { display: block; }
     }

@@ -239,8 +239,10 @@ class ReviewPane(Vertical, can_focus=True):
         self._router.route(event)
 
     def _run(self, name: str, params: tuple[object, ...]) -> bool:
-        """Run one of the pane's actions if it applies now; whether it did."""
-        if not self.check_action(name, params):
+        """Run one of the pane's actions if it applies now; whether it did. While a write is under way every item
+        key is taken, to be held and checked again when its turn comes (`held_while_busy`)."""
+        held = self.keys.busy is not None and name in ITEM_ACTIONS and not self._editing()
+        if not held and not self.check_action(name, params):
             return False
         getattr(self, f"action_{name}")(*params)
         return True
@@ -251,18 +253,13 @@ class ReviewPane(Vertical, can_focus=True):
         return isinstance(focused, TextArea) and self in focused.ancestors
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide item keys until there is an item and while typing.
-
-        While busy every item key is taken, to be held and checked again when it runs (`held_while_busy`).
-        """
+        """Hide item keys until there is an item, while typing, and where they do not apply."""
         if action == "leave_editing":
             return self._editing()
         if action in ITEM_ACTIONS:
             session = self.session
             if session is None or not session.ready or session.empty or self._editing():
                 return False
-            if self.keys.busy:
-                return True
             if session.off_filter and action not in OFF_FILTER_ACTIONS:
                 return False
             if action in TEXT_ACTIONS and not self.schema.texts:
