@@ -135,10 +135,12 @@ async def settle(pilot: Pilot) -> None:
     """Wait until every review tab has finished loading (shown its item, empty state or problem) and every worker
     the keys started (approvals, undos, checkpoint writes) is done, with its outcome on screen."""
     panes = list(pilot.app.screen.query(ReviewPane))
+    quiet = 0  # checks in a row that found nothing under way: a key still queued may start a worker after one
     for _ in range(500):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        if all(_settled(pane) for pane in panes) and not len(pilot.app.workers):
+        quiet = quiet + 1 if all(_settled(pane) for pane in panes) and not len(pilot.app.workers) else 0
+        if quiet == 3:
             return
     raise AssertionError("the review tabs never finished loading")
 
