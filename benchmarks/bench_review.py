@@ -78,6 +78,8 @@ def record(schema: LabelSchema, rng: random.Random, n: int) -> dict:
     """A flat teacher label of a ~500-character item (the real median)."""
     text = f"{n % 14 + 2}th of 16, well beaten | [RACE]: {comment(rng, 50)} | [HORSE]: {comment(rng, 20)} #{n}"
     label = {f.name: rng.random() < 0.3 for f in schema.booleans}
+    for _, second in schema.contradictions(label):
+        label[second] = False  # a consistent label: approving it takes one Enter
     label |= {f.name: rng.choice(f.values) for f in schema.enums}
     label |= {f.name: comment(rng, 25) for f in schema.texts}
     return {"formatted_input": text, **label}
@@ -88,12 +90,13 @@ def make_data(root: Path, labeled: int, gold: int) -> DataPaths:
     schema, rng = LabelSchema.default(), random.Random(7)
     paths = DataPaths(root)
     root.mkdir(parents=True, exist_ok=True)
-    records = [record(schema, rng, n) for n in range(max(labeled, gold))]
+    records = [record(schema, rng, n) for n in range(labeled + gold)]
     with paths.labeled.open("w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(r) + "\n" for r in records[:labeled])
     with paths.gold.open("w", encoding="utf-8") as handle:
-        # Gold covers items beyond the labeled ones so the first items still wait for review.
-        handle.writelines(json.dumps(r) + "\n" for r in records[len(records) - gold :])
+        # Gold covers items beyond the labeled ones, so every labeled item still waits for review (an item already
+        # in gold asks for a second Enter before it is replaced).
+        handle.writelines(json.dumps(r) + "\n" for r in records[labeled:])
     return paths
 
 

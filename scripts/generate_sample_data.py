@@ -83,7 +83,7 @@ CAUSES = {
     BTS: ("start", "trouble", "trouble", "wide", "late", "verdict"),
     WTS: ("lead", "verdict", "verdict"),
 }
-HORSE_MAX, RACE_MAX, RACE_MIN = 500, 800, 200
+HORSE_MAX, RACE_MAX, RACE_MIN = 500, 1180, 200
 
 
 COURSE_NAMES = tuple(COURSES)
@@ -130,7 +130,7 @@ def _race(rng: FastRandom, size: int, where: tuple[str, str, str], going: str) -
     names = rng.sample(NAMES, size + 5)  # spares keep the narrative fluent in very small fields
     fallers = sum(rng.random() < 0.015 for _ in range(size)) if size > 4 else 0
     strength = rng.choice(RACE_STRENGTHS)
-    long_race = rng.random() < 0.05
+    long_race = rng.random() < 0.08
     if rng.random() < 0.015:
         race, strength, quote = "", "no_signal", None
     else:
@@ -154,7 +154,7 @@ def _race(rng: FastRandom, size: int, where: tuple[str, str, str], going: str) -
             if rng.random() < 0.015:
                 horse = rng.choice(SHORT)
             else:
-                target = rng.randint(430, 490) if long_race and rng.random() < 0.4 else int(rng.triangular(60, 300, 70))
+                target = rng.randint(440, 495) if long_race and rng.random() < 0.6 else int(rng.triangular(60, 300, 70))
                 horse, evidence = _horse_comment(rng, sex, outcome, _signals(rng, outcome), target)
         cells = (horse, race, position, str(size), distance, names[place - 1]) + where
         line = f"{_csv_cell(horse)},{race_cell},{position},{size},{distance},{_csv_cell(cells[5])},{where_cells}\n"
@@ -178,19 +178,22 @@ def _fill(rng: FastRandom, text: str) -> str:
 def _race_comment(
     rng: FastRandom, strength: str, names: list[str], size: int, course: str, going: str, long_race: bool
 ) -> tuple[str, str | None]:
-    """A race comment of 200-800 characters and the sentence its race_strength rests on (None: no signal)."""
+    """A race comment of 200-1,180 characters and the sentence its race_strength rests on (None: no signal)."""
     slots = dict(zip("WSTF", names), L=rng.choice(names[4 : max(size, 5)]), course=course, going=going)
     slots["dist"] = rng.choice(DISTANCES)
-    target = rng.randint(720, 780) if long_race else int(rng.triangular(RACE_MIN, 700, 260))
+    target = rng.randint(1100, 1170) if long_race else int(rng.triangular(RACE_MIN, 560, 205))
     while True:
         groups = rng.sample(STRENGTH[strength], rng.randint(1, 2)) if strength in STRENGTH else []
         tagged = [rng.choice(group).format(**slots) for group in groups]
         sentences = [rng.choice(bank).format(**slots) for bank in STORY]
-        for loser in [n for n in names[4:] if n != slots["L"]][: 2 if long_race else 0]:  # more of the beaten
-            sentences.append(rng.choice(STORY[-1]).format(**dict(slots, L=loser)))
+        losers = [n for n in names[4:] if n != slots["L"]][: 5 if long_race else 0]  # more of the beaten
+        for loser, said in zip(losers, rng.sample(STORY[-1], len(losers)), strict=False):
+            sentences.append(said.format(**dict(slots, L=loser)))
         context = (*CONTEXT, GROUND[COURSES[course]])
         for bank in rng.sample(context, len(context) if long_race else rng.randint(1, len(context))):
-            sentences.insert(rng.randint(0, len(sentences)), rng.choice(bank).format(**slots))
+            twice = long_race and bank in CONTEXT  # a long comment says more of each (the ground once)
+            for sentence in rng.sample(bank, 2 if twice else 1):
+                sentences.insert(rng.randint(0, len(sentences)), sentence.format(**slots))
         sentences[:0] = tagged[:1]
         if len(tagged) > 1:
             sentences.insert(rng.randint(2, len(sentences)), tagged[1])
@@ -213,11 +216,14 @@ def _horse_comment(
     while True:
         text, evidence = _compose(rng, sex, outcome, signals, long)
         plain = IF not in signals and OOF not in signals  # a neutral verdict would contradict a form verdict
+        used: set[str] = set()
         for bank in ((RESULT[outcome],) if plain else ()) + (NOTES,) * (7 if long else 1):
-            extra = _fill(rng, rng.choice(bank[sex]))
+            template = rng.choice(bank[sex])
+            extra = _fill(rng, template)
             if len(text) >= target or len(text) + len(extra) + 3 > HORSE_MAX:
                 break
-            if extra not in text:
+            if template not in used and extra not in text:  # one note of each kind ("Drawn 5 of 13" once)
+                used.add(template)
                 text += f"{'' if text.endswith('.') else '.'} {extra}."
         if 60 <= len(text) <= HORSE_MAX:
             if rng.random() < 0.003 and ". " in text:

@@ -11,7 +11,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sample_phrases import BTS, FORM_REASON, IF, LUCK_REASON, OOF, RACE_REASON, WTS
+from sample_phrases import BTS, FORM_REASON, IF, LUCK_REASON, OOF, RACE_REASON, RESULT_REASON, WTS
 
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import flat_record
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 LABEL_SHARES = {IF: 0.4, OOF: 0.15, BTS: 0.35, WTS: 0.05}  # as in the user's own labelled files
 OLD_FLAGS = {"gemini_labeled": True, "human_verified": False, "human_corrected": False}
 TEACHER = {"teacher": "gemini", "model": "gemini-2.5-flash"}
+SHORTEST_LABELLED = 259  # characters: the user's teacher labels run from 259 to 1,717 (median ~515)
 
 
 def teacher_labels(eligible: dict[str, Runner], count: int, rng: random.Random, schema: LabelSchema) -> list[dict]:
@@ -39,7 +40,8 @@ def teacher_labels(eligible: dict[str, Runner], count: int, rng: random.Random, 
         label["race_strength"] = runner.strength
         if index in misread:
             _misread(rng, schema, label, quotes, has_race=bool(runner.cells[1]))
-        label["reasoning"] = _reasoning(rng, label, quotes, has_race=bool(runner.cells[1]))
+        result = formatted.split(" | ")[0]
+        label["reasoning"] = _reasoning(rng, label, quotes, has_race=bool(runner.cells[1]), result=result)
         label = schema.validate(label)
         created += timedelta(seconds=rng.randint(3, 40))
         if index < old_lines:
@@ -62,7 +64,8 @@ def teacher_labels(eligible: dict[str, Runner], count: int, rng: random.Random, 
 
 def _pick(rng: random.Random, eligible: dict[str, Runner], count: int) -> list[str]:
     """Of a few hundred random draws, the one whose true flags come closest to the user's label shares."""
-    keys, count = sorted(eligible), min(count, len(eligible))
+    keys = sorted(key for key in eligible if len(key) >= SHORTEST_LABELLED)
+    count = min(count, len(keys))
     best: tuple[float, list[str]] = (float("inf"), [])
     for _ in range(300):
         picked = rng.sample(keys, count)
@@ -91,15 +94,17 @@ def _misread(rng: random.Random, schema: LabelSchema, label: dict, quotes: dict,
         del quotes[field]
 
 
-def _reasoning(rng: random.Random, label: dict, quotes: dict, has_race: bool) -> str:
-    """Two or three sentences quoting the words each decision rests on."""
+def _reasoning(rng: random.Random, label: dict, quotes: dict, has_race: bool, result: str) -> str:
+    """Two to four sentences quoting the words each decision rests on (form, luck, race, sometimes the result)."""
     form = IF if label[IF] else OOF if label[OOF] else None
     luck = BTS if label[BTS] else WTS if label[WTS] else None
     sentences = [rng.choice(FORM_REASON[form]).format(q=quotes[form])]
-    if luck:
-        sentences.append(rng.choice(LUCK_REASON[luck]).format(q=quotes[luck]))
+    if luck or rng.random() < 0.85:
+        sentences.append(rng.choice(LUCK_REASON[luck]).format(q=quotes.get(luck)))
     if has_race:
         sentences.append(rng.choice(RACE_REASON[label["race_strength"]]).format(q=quotes["race"]))
     else:
-        sentences.append("There is no race comment, so nothing on race strength")
+        sentences.append("There is no race comment, so nothing can be said about the strength of the race")
+    if len(sentences) < 4 and rng.random() < 0.35:
+        sentences.append(rng.choice(RESULT_REASON).format(r=result))
     return ". ".join(sentences) + "."

@@ -279,7 +279,9 @@ FIRST = _entries("""Copper; Silent; Golden; Midnight; Royal; Wild; Lucky; Storm;
 SECOND = _entries("""Verdict; Harbour; Legend; Echo; Dancer; Spirit; Arrow; Meadow; Flame; Warrior; Promise; Ridge;
     Rhythm; Voyage; Charm; Thunder; Crown; Glory; Whisper; Empire; Breeze; Falcon; Prince; Melody; Tiger; Comet;
     Bay; Command; Lantern; Emblem; Diamond; Sonnet; Rebel; Cavalier; Story; Horizon; Star; Duchess; Oak; Citadel""")
-IRISH = ("Sliabh Bán", "Cois Farraige", "Réalt na Maidne", "Fáilte Abhaile", "Gaoth Aduaidh", "Ard Rí", "Cúl Bán")
+IRISH = ("Sliabh Bán", "Cois Farraige", "Réalt na Maidne", "Fáilte Abhaile", "Gaoth Aduaidh", "Ard Rí", "Cúl Bán",
+         "Bláth Bán", "Cnoc Álainn", "Síol Óir", "Tír na nÓg", "Scéal Eile", "Bóthar Buí", "Ré Nua", "Cáit Rua",
+         "Dún Éigse", "Fánaí", "Glór na Mara", "Lá Breá", "Míle Fáilte")
 NAMES = tuple(f"{a} {b}" for a in FIRST for b in SECOND if a != b) + IRISH
 COURSES: dict[str, str] = {
     name: "aw"
@@ -309,29 +311,51 @@ GROUND = {  # the ground sentence of the race comment, by surface
 }
 
 
-# Teacher reasoning: a form sentence, a sentence on luck when it matters, a race sentence; {q} quotes the comment.
+# Teacher reasoning, as long as the user's teacher writes it (a median of five lines at 80 columns): a form sentence,
+# a sentence on luck (or on its absence), a race sentence, and sometimes one on the result; {q} quotes the comment
+# and {r} is the result line ("3rd of 12, involved in finish").
 FORM_REASON = {
-    IF: _entries("""“{q}” says the horse is in good heart, so in_form; The words “{q}” point to a horse that is
-        thriving; In form on the strength of “{q}”; “{q}” is a clear positive about current form"""),
-    OOF: _entries("""“{q}” marks a horse going the wrong way, so out_of_form; Out of form: the comment says “{q}”;
-        “{q}” is a negative about attitude and form; The comment’s “{q}” points to a horse regressing"""),
-    None: _entries("""Nothing beyond “{q}” says the horse is thriving or regressing, so neither form flag; The run
-        itself (“{q}”) is ordinary, with no verdict on form either way; “{q}” describes the run without a clear
-        form signal"""),
+    IF: _entries("""The comment says “{q}”, which points to a horse in good heart that should run well again, so in_form
+        is set; The words “{q}” describe a horse that is thriving at present, and nothing elsewhere in the comment
+        contradicts that positive reading of its form; In form on the strength of “{q}”, a clear positive about the
+        horse’s current condition rather than a one-off effort; “{q}” is a clear positive about current form and
+        attitude, the kind of remark that usually precedes another good run"""),
+    OOF: _entries("""“{q}” marks a horse going the wrong way, and the rest of the comment gives no excuse that would
+        explain the run away, so out_of_form is set; Out of form: the comment says “{q}”, which reads as a lasting
+        problem rather than one bad run; “{q}” is a negative about both attitude and form, so the horse is hard to
+        trust next time and out_of_form applies; The comment’s “{q}” points to a horse regressing, with no sign in
+        the running that anything went against it"""),
+    None: _entries("""Nothing beyond “{q}” says the horse is thriving or regressing, so neither form flag is set for
+        what reads as an ordinary run; The run itself (“{q}”) is described without any verdict on the horse’s
+        current form, so neither in_form nor out_of_form; “{q}” describes how the race was run for this horse without
+        a clear signal about its form either way, so both form flags stay off"""),
 }
 LUCK_REASON = {
-    BTS: _entries("""“{q}” means it ran better than the result; Better than the bare result: “{q}”; With “{q}”, the
-        finishing position understates the run; “{q}” is an excuse that marks the run up"""),
-    WTS: _entries("""“{q}” suggests the result flatters it; Worse than the result shows: “{q}”; The comment’s “{q}”
-        means the bare form overrates the run"""),
+    BTS: _entries("""“{q}” means it ran better than the result, since the finishing position hides how much went
+        against it; Better than the bare result: “{q}” is an excuse that would have cost it ground at a key stage;
+        With “{q}”, the finishing position understates the run, so better_than_show is set; “{q}” is an excuse that
+        marks the run up, and the horse is worth rating above where it finished"""),
+    WTS: _entries("""“{q}” suggests the result flatters it, because the race was run to suit and it had things its
+        own way; Worse than the result shows: “{q}” means it got an easy time of it that others did not; The
+        comment’s “{q}” means the bare form overrates the run, so worse_than_show is set"""),
+    None: _entries("""There is no mention of trouble in running or of a soft lead, so the result is taken at face
+        value; Nothing in the running suggests bad luck or a flattering run, so neither better_than_show nor
+        worse_than_show; The comment gives no excuse and no sign of the race being run to suit, so the result
+        stands as it is"""),
 }
 RACE_REASON = {
-    "strong": _entries("""The race comment’s “{q}” makes this strong form; Race strength is strong: “{q}”; “{q}”
-        marks the race as strong"""),
-    "average": _entries("""The race comment’s “{q}” reads as average form; “{q}” puts the race at an average level;
-        Race strength average: “{q}”"""),
-    "weak": _entries("""The race comment’s “{q}” makes this weak form; “{q}” marks the race as weak; Race strength
-        weak, given “{q}”"""),
-    "no_signal": _entries("""The race comment says nothing about the strength of the race; No signal on race
-        strength in the race comment"""),
+    "strong": _entries("""The race comment’s “{q}” makes this strong form, and the rest of the race narrative does
+        not undermine it; Race strength is strong: “{q}” describes a competitive contest that should produce
+        winners; “{q}” marks the race as strong, so the form can be rated positively"""),
+    "average": _entries("""The race comment’s “{q}” reads as average form, neither strong enough to upgrade nor weak
+        enough to doubt; “{q}” puts the race at an average level for the grade; Race strength average: “{q}” gives
+        no reason to rate the form above or below its face value"""),
+    "weak": _entries("""The race comment’s “{q}” makes this weak form, so the run should not be overrated; “{q}”
+        marks the race as weak, which tempers any positive reading of the run; Race strength weak, given “{q}”, so
+        the form may not hold up against better opposition"""),
+    "no_signal": _entries("""The race comment says nothing about the strength of the race, so race_strength is
+        no_signal; No signal on race strength in the race comment, which narrates the race without judging it"""),
 }
+RESULT_REASON = _entries("""The result line ({r}) fits that reading of the run; The result ({r}) is consistent with this
+    assessment; Taken with the result, {r}, the signals above are the fair reading of the comment; The bare result,
+    {r}, adds nothing that changes this view""")

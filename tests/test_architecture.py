@@ -1,7 +1,8 @@
 """Architecture rules checked on the source.
 
-The data layer never imports Textual; signal names live in the schema; one module speaks to Ollama and
-one to Gemini, and neither client library loads until a model is used; only the store writes JSONL files.
+The data layer (the review core in `review/` included) never imports Textual; signal names live in the schema;
+one module speaks to Ollama and one to Gemini, and neither client library loads until a model is used; only the
+store writes JSONL files.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ def test_cli_and_data_layer_never_import_textual() -> None:
     report = json.loads(probe.stdout)
     assert report["after_cli"] is False, "importing hcap_tui.cli pulled in textual"
     assert {"hcap_tui.cli", "hcap_tui.cli.app", "hcap_tui.schema", "hcap_tui.comments", "hcap_tui.store",
-            "hcap_tui.jsonl", "hcap_tui.config"} <= set(report["modules"])
+            "hcap_tui.jsonl", "hcap_tui.config", "hcap_tui.safe_text"} <= set(report["modules"])
+    review_core = {f"hcap_tui.review.{name}" for name in ("session", "navigation", "order", "sources", "reader",
+                                                          "writer", "held_keys", "throttle", "checks", "races")}
+    assert review_core <= set(report["modules"]), "the review core is a package of its own, outside tui/"
     assert not any(name.startswith("hcap_tui.tui") for name in report["modules"])
     assert report["textual"] == [], "a data-layer module imports textual"
     assert {"hcap_tui.train", "hcap_tui.train.run", "hcap_tui.cli.train"} <= set(report["modules"])
@@ -203,3 +207,8 @@ def test_only_the_store_writes_jsonl_files() -> None:
             continue
         offenders += [f"{name}:{line}: {call}" for line, call in file_writes(tree) if call not in allowed]
     assert offenders == [], "write JSONL through hcap_tui.jsonl / Store (append, rewrite):\n" + "\n".join(offenders)
+
+
+def test_the_review_core_has_no_ui_imports() -> None:
+    offenders = {hit for hit in importers("textual") | importers("rich") if hit.startswith("review/")}
+    assert offenders == set(), "review/ is the review core without a UI: keep Textual and Rich in tui/"

@@ -9,16 +9,17 @@ import pytest
 from testdata import label, read_jsonl, write_jsonl
 
 from hcap_tui.config import DataPaths
-from hcap_tui.review_errors import GoldChanged, GoldReplaced, ReviewError
-from hcap_tui.review_navigation import Filter
-from hcap_tui.review_session import ReviewSession
-from hcap_tui.review_sources import GEMINI, PREDICTIONS, GoldBook
+from hcap_tui.review.errors import ConfirmApproval, GoldChanged, ReviewError
+from hcap_tui.review.navigation import Filter
+from hcap_tui.review.session import ReviewSession
+from hcap_tui.review.sources import PREDICTIONS, TEACHER, GoldBook
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store
 
 
 def item_text(n: int) -> str:
-    return f"{n + 2}th of 14, well beaten | [RACE]: Modest affair | [HORSE]: Item {n} never travelling"
+    """An item of a race of its own (race-level checks are tested apart, on runners that share a race)."""
+    return f"{n + 2}th of 14, well beaten | [RACE]: Modest affair number {n} | [HORSE]: Item {n} never travelling"
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def store(paths: DataPaths, schema: LabelSchema) -> Store:
     return Store(paths, schema)
 
 
-def open_session(store: Store, source=GEMINI, checkpoint: Checkpoint | None = None, book: GoldBook | None = None):
+def open_session(store: Store, source=TEACHER, checkpoint: Checkpoint | None = None, book: GoldBook | None = None):
     session = ReviewSession(store, source, book if book is not None else GoldBook.load(store), "ann", checkpoint)
     session.extend(store.read(source.path(store.paths)).items)
     session.finish_loading()
@@ -51,7 +52,7 @@ def test_approving_unchanged_writes_flat_gold_with_provenance_and_moves_on(store
     assert gold["reviewed_at"].endswith("+00:00")
     assert "model" not in gold
     assert session.position == 1
-    assert session.counter_text() == "2/5 · 1 approved this session · 4 not in gold"
+    assert session.counter_text() == "2/5 · 1 approved · 4 not in gold"
 
 
 def test_corrections_are_recorded_as_changed_fields_in_schema_order(store: Store, paths: DataPaths) -> None:
@@ -95,10 +96,14 @@ def test_item_in_gold_shows_gold_values_and_reapproval_wins(store: Store, paths:
     teacher_file(paths, 2)
     write_jsonl(paths.gold, [{"formatted_input": item_text(0)} | label(in_form=True, race_strength="strong")])
     session = open_session(store)
-    assert session.gold_item is not None
+    assert session.position == 1  # the review opens at the first item not yet in gold
+    assert session.first() and session.gold_item is not None
     assert session.draft["in_form"] is True and session.draft["race_strength"] == "strong"
     session.toggle("out_of_form")
-    session.approve()
+    with pytest.raises(ConfirmApproval, match="Replaces the gold approval: Out of form ✗ → ✓"):
+        session.approve()  # the first Enter shows what gold holds beside the new values
+    assert len(read_jsonl(paths.gold)) == 1
+    session.approve()  # the second replaces it
     assert len(read_jsonl(paths.gold)) == 2
     assert store.gold().by_input[item_text(0)].label == label(in_form=True, out_of_form=True, race_strength="strong")
 
@@ -147,8 +152,10 @@ def test_undo_removes_the_line_and_returns_to_the_item_with_its_values(store: St
 def test_undo_of_a_reapproval_restores_the_earlier_gold(store: Store, paths: DataPaths) -> None:
     teacher_file(paths, 2)
     write_jsonl(paths.gold, [{"formatted_input": item_text(0)} | label(in_form=True)])
-    session = open_session(store)
+    session = open_session(store, checkpoint=Checkpoint(0, filter="in gold"))
     session.toggle("in_form")
+    with pytest.raises(ConfirmApproval):
+        session.approve()
     session.approve()
     session.undo()
     assert store.gold().by_input[item_text(0)].label["in_form"] is True
@@ -199,7 +206,7 @@ def test_tabs_sharing_gold_keep_each_others_counts_right(store: Store, paths: Da
     teacher_file(paths, 3)
     write_jsonl(paths.predictions, [{"formatted_input": item_text(n)} | label() for n in range(2)])
     book = GoldBook.load(store)
-    teacher, predictions = open_session(store, GEMINI, book=book), open_session(store, PREDICTIONS, book=book)
+    teacher, predictions = open_session(store, TEACHER, book=book), open_session(store, PREDICTIONS, book=book)
     teacher.approve()
     assert predictions.pending == 1 and teacher.pending == 2
     assert predictions.gold_item is not None
@@ -208,11 +215,13 @@ def test_tabs_sharing_gold_keep_each_others_counts_right(store: Store, paths: Da
 @pytest.mark.parametrize(
     ("checkpoint", "expected"),
     [
-        (None, 0),
+        (None, 1),  # the first item not yet in gold
         (Checkpoint(3), 3),  # the old dashboard's bare integer
+        (Checkpoint(0), 1),  # in gold: on to the first item after it that is not
         (Checkpoint(40), 4),  # past the end: the last item
         (Checkpoint(0, item_text(2)), 2),  # identity wins over the index
         (Checkpoint(2, "an item no longer in the file"), 1),  # gone: first item not yet in gold
+        (Checkpoint(0, item_text(0), "in gold"), 0),  # reviewing gold: the saved item itself
     ],
 )
 def test_resume(store: Store, paths: DataPaths, checkpoint: Checkpoint | None, expected: int) -> None:
@@ -237,10 +246,10 @@ def test_resume_survives_a_new_batch_and_checkpoints_round_trip(store: Store, pa
 def test_session_becomes_ready_only_when_the_resume_target_arrives(store: Store, paths: DataPaths) -> None:
     teacher_file(paths)
     items = store.labeled().items
-    session = ReviewSession(store, GEMINI, GoldBook.load(store), "ann", Checkpoint(0, item_text(3)))
+    session = ReviewSession(store, TEACHER, GoldBook.load(store), "ann", Checkpoint(0, item_text(3)))
     assert not session.extend(items[:2]) and session.checkpoint() is None
     assert session.extend(items[2:])
-    assert session.position == 3 and session.checkpoint() == Checkpoint(3, item_text(3))
+    assert session.position == 3 and session.checkpoint() == Checkpoint(3, item_text(3), "all")
     assert not session.finish_loading()
 
 
@@ -254,7 +263,7 @@ def test_empty_source_is_ready_and_empty(store: Store) -> None:
 def test_two_reviewers_on_one_folder_keep_each_others_approvals(store: Store, paths: DataPaths) -> None:
     teacher_file(paths, 3)
     ann = open_session(store)
-    bob = ReviewSession(store, GEMINI, GoldBook.load(store), "bob")
+    bob = ReviewSession(store, TEACHER, GoldBook.load(store), "bob")
     bob.extend(store.labeled().items)
     bob.finish_loading()
     bob.next()
@@ -330,9 +339,10 @@ def test_confidence_order_with_a_filter_approve_and_undo(store: Store, paths: Da
     session.approve()  # item 3 goes to gold; the next least confident not in gold is item 0
     assert session.position == 0
     assert read_jsonl(paths.gold)[-1]["formatted_input"] == item_text(3)
-    assert session.checkpoint() == Checkpoint(0, item_text(0))  # checkpoints keep the file's index
+    # checkpoints keep the file's index, the filter and the order
+    assert session.checkpoint() == Checkpoint(0, item_text(0), "not in gold", by_confidence=True)
     session.undo()
-    assert session.position == 3 and session.counter_text().startswith("1/5 ·")
+    assert session.position == 3 and session.counter_text().startswith("1/4 ·")  # counted within the filter
 
 
 def test_items_arriving_while_ordered_take_their_place(store: Store, uncertain_file: None) -> None:
@@ -363,6 +373,8 @@ def test_undo_across_tabs_leaves_what_the_file_holds(store: Store, paths: DataPa
     gemini, predictions = open_session(store, book=book), open_session(store, PREDICTIONS, book=book)
     gemini.approve()
     predictions.toggle("in_form")  # its draft starts from gemini's gold
+    with pytest.raises(ConfirmApproval):
+        predictions.approve()
     predictions.approve()
     gemini.undo()  # not the last line any more: gold is rewritten without it
     assert gemini.gold_item is not None and gemini.gold_item.label["in_form"] is True
@@ -422,16 +434,16 @@ def test_approvals_elsewhere_are_caught_up_before_approving(store: Store, paths:
     assert ann.pending == 1
 
 
-def test_gold_rewritten_elsewhere_needs_a_full_reload_before_approving(store: Store, paths: DataPaths) -> None:
+def test_gold_rewritten_elsewhere_is_read_again_in_full_before_approving(store: Store, paths: DataPaths) -> None:
     teacher_file(paths, 2)
     write_jsonl(paths.gold, [{"formatted_input": item_text(1)} | label()] * 2)
     session = open_session(store)
-    store.compact_gold()
-    with pytest.raises(GoldReplaced):
-        session.approve()
-    assert len(read_jsonl(paths.gold)) == 1
-    session.approve_after_reload(GoldBook.load(store))
-    assert len(read_jsonl(paths.gold)) == 2
+    store.compact_gold()  # a new file: the session's view of gold no longer lines up with it
+    session.approve()
+    assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == [item_text(1), item_text(0)]
+    assert session.gold.get(item_text(1)) is not None and session.gold.get(item_text(0)) is not None
+    session.undo()  # and the approval's receipt points into the new file
+    assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == [item_text(1)]
 
 
 def test_teacher_values_of_a_disputed_prediction_keep_only_schema_fields(store: Store, paths: DataPaths) -> None:

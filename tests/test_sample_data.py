@@ -11,6 +11,7 @@ import re
 import statistics
 import subprocess
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,11 +150,21 @@ def test_comment_lengths_match_the_users_data(rows: list[dict[str, str]], eligib
     assert min(horse) >= 60 and max(horse) <= 500
     assert 90 <= statistics.median(horse) <= 250
     race = [len(row["main_race_comment"]) for row in rows if row["main_race_comment"]]
-    assert min(race) >= 200 and max(race) <= 800
+    assert min(race) >= 200 and max(race) <= 1180
     assert 300 <= statistics.median(race) <= 500
     inputs = [len(format_input(row) or "") for row in eligible]
-    assert 1250 <= max(inputs) <= 1350
-    assert 450 <= statistics.median(inputs) <= 650
+    assert 1650 <= max(inputs) <= 1717
+    assert 480 <= statistics.median(inputs) <= 560
+
+
+def test_labelled_items_and_reasoning_have_the_users_shapes(labels: list[dict]) -> None:
+    """The user's teacher labels: 259-1,717 characters (median ~515), reasoning a median of 5 lines at 80 columns."""
+    inputs = [len(line["formatted_input"]) for line in labels]
+    assert min(inputs) >= 259 and max(inputs) >= 1550
+    assert 480 <= statistics.median(inputs) <= 560
+    lines = [len(textwrap.wrap(line["reasoning"], 80)) for line in labels]
+    assert statistics.median(lines) == 5
+    assert sum(n > 3 for n in lines) >= 0.97 * len(lines)
 
 
 def test_edge_cases_appear_at_low_rates(rows: list[dict[str, str]]) -> None:
@@ -218,13 +229,13 @@ def test_label_shares_follow_the_users_distribution(labels: list[dict]) -> None:
     assert min(strengths.values()) >= 0.05 * len(labels)
 
 
-def test_reasoning_quotes_the_comment_in_two_or_three_sentences(labels: list[dict]) -> None:
+def test_reasoning_quotes_the_comment_in_two_to_four_sentences(labels: list[dict]) -> None:
     for line in labels:
         quotes = re.findall(r"“([^”]+)”", line["reasoning"])
         assert quotes, line["reasoning"]
         assert all(quote in line["formatted_input"] for quote in quotes)
         unquoted = re.sub(r"“[^”]+”", "Q", line["reasoning"])
-        assert unquoted.endswith(".") and unquoted.count(". ") + 1 in (2, 3), line["reasoning"]
+        assert unquoted.endswith(".") and unquoted.count(". ") + 1 in (2, 3, 4), line["reasoning"]
 
 
 def test_teacher_is_right_about_nine_times_in_ten(labels: list[dict], generator: ModuleType) -> None:

@@ -85,8 +85,13 @@ class DataPaths:
         return self.root / "hcap.toml"
 
     def checkpoint(self, source: str) -> Path:
-        """The review checkpoint of a source, e.g. `.checkpoint-gemini`."""
+        """The review checkpoint of a source, e.g. `.checkpoint-gemini`: a bare item index, as the old dashboard
+        reads and writes it."""
         return self.root / f".checkpoint-{source}"
+
+    def review_state(self, source: str) -> Path:
+        """Beside the checkpoint, what only hcap keeps of a tab's position: the item's identity, filter and order."""
+        return self.root / f".checkpoint-{source}.json"
 
     def jsonl_files(self) -> list[Path]:
         """Every JSONL file hcap reads or writes in this folder, in loop order."""

@@ -269,6 +269,10 @@ class JsonlFile:
         finally:
             os.close(lock_fd)
 
+    def append_locked(self, records: Iterable[dict[str, Any]]) -> Appended:
+        """`append` for a caller already holding `locked()`: it read the file and decided under that same hold."""
+        return self._append_locked(b"".join([encode(r) for r in records]))
+
     def _append_locked(self, payload: bytes) -> Appended:
         """Append `payload` while holding the lock, starting a fresh line if the last one was torn.
 

@@ -4,6 +4,11 @@ The default schema (`schemas/flat_hcap.json`) holds the user's five signals plus
 replaces it by putting a `label_schema.json` in its data folder. From a `LabelSchema` come the strict
 pydantic model, the JSON Schema sent to Ollama and Gemini, the key order of every written label, the
 canonical JSON text of a completion, and the field lists the TUI, export and metrics iterate over.
+
+Two review rules are declared in the file too: a field with `"scope": "race"` describes the race rather
+than the runner (items sharing a race comment should agree on it), and `"exclusive"` lists pairs of
+boolean fields that contradict each other (the review app warns before approving both; a label holding
+both is still valid, since a teacher or reviewer may mean it).
 """
 
 from __future__ import annotations
@@ -95,6 +100,8 @@ class LabelSchema:
     fields: tuple[SchemaField, ...]
     description: str = ""
     source: str = field(default="", compare=False)
+    exclusive: tuple[tuple[str, str], ...] = ()
+    """Pairs of boolean fields that contradict each other (warned about in review, never refused)."""
 
     @cached_property
     def names(self) -> tuple[str, ...]:
@@ -129,6 +136,10 @@ class LabelSchema:
     def blank_texts(self, label: dict[str, Any]) -> list[str]:
         """The text fields a label leaves empty or only whitespace, in schema order: such a label teaches nothing."""
         return [f.name for f in self.texts if not str(label.get(f.name) or "").strip()]
+
+    def contradictions(self, label: dict[str, Any]) -> list[tuple[str, str]]:
+        """The exclusive pairs that are both true in `label`."""
+        return [(a, b) for a, b in self.exclusive if label.get(a) is True and label.get(b) is True]
 
     def field(self, name: str) -> SchemaField:
         """The field called `name`; KeyError if the schema has none."""
@@ -257,6 +268,7 @@ class LabelSchema:
             fields=tuple(fields),
             description=str(data.get("description", "")),
             source=source,
+            exclusive=_exclusive_pairs(data.get("exclusive", []), fields, where),
         )
 
     @classmethod
@@ -283,6 +295,26 @@ class LabelSchema:
         """The project's own schema when anything is at `override` (a link that leads nowhere, or to itself, is
         an error rather than a silent fall-back), otherwise the default."""
         return cls.load(override) if os.path.lexists(override) else cls.default()
+
+
+def _exclusive_pairs(raw: Any, fields: list[SchemaField], where: str) -> tuple[tuple[str, str], ...]:
+    """The schema's `exclusive` list as pairs of distinct boolean field names, or SchemaError naming the bad pair."""
+    booleans = {f.name for f in fields if f.kind == "bool"}
+    if not isinstance(raw, list):
+        raise SchemaError(f'label schema{where}: "exclusive" must be a list of pairs of boolean field names')
+    pairs = []
+    for pair in raw:
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or pair[0] == pair[1]
+            or not all(isinstance(name, str) and name in booleans for name in pair)
+        ):
+            raise SchemaError(
+                f'label schema{where}: "exclusive" entry {pair!r} must be two different boolean field names'
+            )
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
 
 
 def _describe_validation_error(exc: ValidationError) -> str:

@@ -2,8 +2,9 @@
 
 One rendering serves both front ends, so the terminal report and the tab never drift apart. Tables keep
 their natural width (the tab scrolls both ways), so a column per model version never squeezes the figures.
-Every name that comes from the user's files (origins, model names, enum values) goes in as `Text`, never
-as markup. Rich only: no Textual here.
+Every name that comes from the user's files (origins, model names, enum values, problems) goes in as `Text`,
+never as markup, and through `safe()`, so no control sequence in a file reaches the terminal. Rich only: no
+Textual here.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from rich.table import Table
 from rich.text import Text
 
 from hcap_tui.one_line import one_line
+from hcap_tui.safe_text import safe
 from hcap_tui.stats import CorrectionGroup, Stats
 
 DIGEST_SHOWN = 8  # hex digits of a model digest that tell versions apart
+VALUES_PER_ROW = 2  # signal values per row of the distribution table
 RACES_SHOWN = 10  # per source; `hcap stats --json` lists every race
 RACE_SHOWN_CHARS = 60  # of a race paragraph: enough to find the race
 
@@ -46,7 +49,7 @@ def stats_renderable(stats: Stats) -> RenderableType:
     if stats.problems:
         plural = "s" if len(stats.problems) > 1 else ""
         note = Text(f"{len(stats.problems)} problem{plural} while counting (`hcap check` lists them): ", style="yellow")
-        parts.append(note.append(stats.problems[0]))
+        parts.append(note.append(safe(stats.problems[0])))
     return Group(*parts)
 
 
@@ -67,30 +70,32 @@ def _loop_table(s: Stats) -> Table:
         table.add_row("eligible comments", f"{s.eligible_comments:,}", f"of {s.comment_rows:,} rows in comments.csv")
     table.add_row("teacher-labeled", f"{s.labeled:,}", f"{s.labeled_pending:,} not yet in gold")
     table.add_row("predictions pending review", f"{s.predictions_pending:,}", f"{s.predictions_failed:,} failed")
-    origins = Text(" · ").join(Text(f"{origin} {count:,}") for origin, count in s.gold_by_origin.items())
+    origins = Text(" · ").join(Text(f"{safe(origin)} {count:,}") for origin, count in s.gold_by_origin.items())
     table.add_row("gold", f"{s.gold:,}", origins)
     return table
 
 
 def _distribution_table(s: Stats) -> Table:
-    """Gold items per value of each signal, with each value's share; the values line up in columns."""
+    """Gold items per value of each signal, with each value's share; the values line up in columns, two to a row
+    so that a four-valued enum still fits 80 columns."""
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True)
-    for _ in range(max(len(counts) for counts in s.distribution.values())):
+    for _ in range(min(VALUES_PER_ROW, max(len(counts) for counts in s.distribution.values()))):
         table.add_column(no_wrap=True)
     for f in s.schema.signals:
-        cells = (
-            Text.assemble((value, "bold"), f" {count:,} ", (f"{count / s.gold:.0%}", "dim"))
+        cells = [
+            Text.assemble((safe(str(value)), "bold"), f" {count:,} ", (f"{count / s.gold:.0%}", "dim"))
             for value, count in s.distribution[f.name].items()
-        )
-        table.add_row(Text(f.title), *cells)
+        ]
+        for start in range(0, max(len(cells), 1), VALUES_PER_ROW):
+            table.add_row(Text(f.title if start == 0 else ""), *cells[start : start + VALUES_PER_ROW])
     return table
 
 
 def _corrections_table(s: Stats) -> Table:
     """Per signal (rows) and source (columns: each origin, then each model version), how often the reviewer
     changed the proposed value; more versions make it wider, and the tab scrolls sideways."""
-    groups = [(Text(origin), group) for origin, group in s.corrections.items()]
+    groups = [(Text(safe(origin)), group) for origin, group in s.corrections.items()]
     groups += [(_version(group), group) for group in s.model_corrections]
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("")
@@ -133,7 +138,7 @@ def _race_conflicts_table(s: Stats) -> Table:
 def _version(group: CorrectionGroup) -> Text:
     """A model version's column name: the model over the start of its digest."""
     digest = (group.model_digest or "").removeprefix("sha256:")[:DIGEST_SHOWN]
-    return Text.assemble(group.model or "unknown model", (f"\n{digest}" if digest else "", "dim"))
+    return Text.assemble(safe(group.model or "unknown model"), (f"\n{safe(digest)}" if digest else "", "dim"))
 
 
 def _share(changed: int, proposed: int) -> Text:

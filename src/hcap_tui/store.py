@@ -5,6 +5,10 @@ label fields in schema order at top level, then provenance fields hcap adds besi
 reads the user's older shapes too (extra booleans on teacher lines, `prompt`/`completion`
 prediction lines) and only ever appends, with two atomic exceptions: the explicit `compact_gold`, and
 undoing an approval that other lines have since been appended after.
+
+A tab's review position is two files: `.checkpoint-<source>` holds the bare item index the user's old
+dashboard reads and writes, and `.checkpoint-<source>.json` beside it what only hcap keeps (the item's
+identity, the filter and the order). When the old dashboard has moved the index since, its index wins.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,10 +76,15 @@ class GoldIndex:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Where review of a source stopped: an index and, when known, the item's identity."""
+    """Where review of a source stopped: an index and, when hcap wrote it, the item's identity and the tab's
+    filter (a `Filter` value, e.g. "not in gold") and order."""
 
     index: int
     formatted_input: str | None = None
+    filter: str | None = None
+    by_confidence: bool = False
+    problem: str | None = field(default=None, compare=False)
+    """Why part of the saved position was ignored (an unreadable state file), for the reviewer to see."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,16 @@ class FileMark:
 
     inode: int
     size: int
+
+
+@dataclass(frozen=True)
+class Tail:
+    """What was appended to a file after a mark: its usable items, the mark after them, and how many
+    non-blank lines were not usable label lines."""
+
+    items: list[LabeledItem]
+    mark: FileMark | None
+    skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,7 @@ class Store:
         self.paths = paths
         self.schema = schema
         self._writers: dict[Path, JsonlFile] = {}  # built once per file: approvals are a hot path
+        self._checkpoint_lock = threading.Lock()  # the two files of a position are written together
 
     def _writer(self, path: Path) -> JsonlFile:
         """The `JsonlFile` that appends to `path`, reused across writes."""
@@ -190,8 +212,20 @@ class Store:
 
     def approve(self, record: dict[str, Any]) -> Appended:
         """Add or replace a gold item: an fsynced append that wins over earlier lines for the same input."""
+        with self.gold_locked():
+            return self.approve_locked(record)
+
+    @contextmanager
+    def gold_locked(self) -> Iterator[None]:
+        """Hold gold's writer lock, so that what others appended can be read, judged and answered with an
+        append (`approve_locked`) before anyone else writes."""
+        with self._writer(self.paths.gold).locked():
+            yield
+
+    def approve_locked(self, record: dict[str, Any]) -> Appended:
+        """`approve` for a caller already holding `gold_locked()`."""
         self.schema.extract(record)  # never let an invalid label into gold
-        return self.append(self.paths.gold, [record])
+        return self._writer(self.paths.gold).append_locked([record])
 
     def undo(self, receipt: Appended) -> int | None:
         """Take an approval back out of its file; the line it replaced, if any, wins again.
@@ -233,18 +267,23 @@ class Store:
             return None
         return FileMark(stat.st_ino, stat.st_size)
 
-    def gold_since(self, mark: FileMark | None) -> tuple[list[LabeledItem], FileMark | None] | None:
+    def gold_since(self, mark: FileMark | None) -> Tail | None:
         """The gold items appended after `mark` (complete lines only) and the mark after them.
 
         None when gold was replaced or shrank since (compaction, an undo that rewrote it): only a
         full read can then say what it holds.
         """
+        return self.read_since(self.paths.gold, mark)
+
+    def read_since(self, path: Path, mark: FileMark | None) -> Tail | None:
+        """The items of a label file appended after `mark` (complete lines only; unusable ones left out) and
+        the mark after them; None when the file was replaced or shrank since, so only a full read will do."""
         try:
-            handle = self.paths.gold.open("rb")
+            handle = path.open("rb")
         except FileNotFoundError:
-            return None if mark is not None else ([], None)
+            return None if mark is not None else Tail([], None)
         except OSError as exc:
-            raise DataError(f"cannot read {self.paths.gold}: {exc.strerror or exc}") from None
+            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
         with handle:
             stat = os.fstat(handle.fileno())
             start = 0 if mark is None else mark.size
@@ -253,8 +292,9 @@ class Store:
             handle.seek(start)
             tail = handle.read(stat.st_size - start)
         complete = tail[: tail.rfind(b"\n") + 1]  # a line still being written is read next time
-        items = [item for raw in complete.split(b"\n") if (item := self._parse_line(raw)) is not None]
-        return items, FileMark(stat.st_ino, start + len(complete))
+        lines = [raw for raw in complete.split(b"\n") if raw.strip()]
+        items = [item for raw in lines if (item := self._parse_line(raw)) is not None]
+        return Tail(items, FileMark(stat.st_ino, start + len(complete)), len(lines) - len(items))
 
     def _parse_line(self, raw: bytes) -> LabeledItem | None:
         """One JSONL line as an item, or None when it is blank, not JSON or not a usable label line."""
@@ -312,37 +352,58 @@ class Store:
         return candidate
 
     def read_checkpoint(self, source: str) -> Checkpoint | None:
-        """The saved review position of a source; the old dashboard's bare integer is honoured."""
+        """The saved review position of a source, or None when it has none.
+
+        The bare index (`.checkpoint-<source>`, the old dashboard's format; hcap's earlier JSON form is read
+        too) is completed from the state file beside it, whose item identity counts only while both agree
+        on the index: otherwise the old dashboard moved since, and its index wins. An unreadable state file
+        is set aside with a `problem`; an unreadable index file is a DataError.
+        """
         path = self.paths.checkpoint(source)
+        index = formatted = None
+        text = self._read_small(path)
+        if text is not None:
+            index, formatted = _parse_index(text, path)
+        state, problem = {}, None
+        state_path = self.paths.review_state(source)
+        state_text = self._read_small(state_path)
+        if state_text is not None:
+            try:
+                state = _parse_state(state_text)
+            except ValueError:
+                problem = f"{state_path} is not a review position: delete it (the tab still resumes from {path.name})"
+        if index is None:
+            if "index" not in state:
+                return None if problem is None else Checkpoint(0, problem=problem)
+            index = state["index"]
+        if formatted is None and state.get("index") == index:
+            formatted = state.get("formatted_input")
+        return Checkpoint(index, formatted, state.get("filter"), state.get("by_confidence", False), problem)
+
+    @staticmethod
+    def _read_small(path: Path) -> str | None:
+        """A small text file's content, None when it does not exist."""
         try:
-            text = path.read_text(encoding="utf-8").strip()
+            return path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            text = ""  # not text at all: reported as not a checkpoint below
-        if text.isdigit():
-            return Checkpoint(int(text))
-        try:
-            data = json.loads(text)
-            index = data["index"]
-            formatted = data.get("formatted_input")
-            if (
-                not isinstance(index, int)
-                or isinstance(index, bool)
-                or index < 0
-                or not (formatted is None or isinstance(formatted, str))
-            ):
-                raise ValueError
-        except (ValueError, TypeError, KeyError, AttributeError):
-            raise DataError(f"{path} is not a checkpoint: delete it to start that tab from the beginning") from None
-        return Checkpoint(index, formatted)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+            raise DataError(f"cannot read {path}: {reason}") from None
 
     def write_checkpoint(self, source: str, checkpoint: Checkpoint) -> None:
-        """Save a review position atomically."""
-        data = {"index": checkpoint.index, "formatted_input": checkpoint.formatted_input}
-        write_atomic(self.paths.checkpoint(source), json_bytes(json.dumps(data, ensure_ascii=False) + "\n"))
+        """Save a review position: the bare index for the old dashboard, then hcap's state beside it, each
+        replaced atomically (a crash between the two leaves an index the state no longer matches, which
+        `read_checkpoint` then honours alone)."""
+        state = {
+            "index": checkpoint.index,
+            "formatted_input": checkpoint.formatted_input,
+            "filter": checkpoint.filter,
+            "by_confidence": checkpoint.by_confidence,
+        }
+        with self._checkpoint_lock:
+            write_atomic(self.paths.checkpoint(source), f"{checkpoint.index}\n".encode())
+            write_atomic(self.paths.review_state(source), json_bytes(json.dumps(state, ensure_ascii=False) + "\n"))
 
 
 def _user_name(uid: int) -> str:
@@ -351,3 +412,36 @@ def _user_name(uid: int) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
+
+
+def _parse_index(text: str, path: Path) -> tuple[int, str | None]:
+    """A checkpoint file's index (and item, in hcap's earlier JSON form), or DataError naming the file."""
+    if text.isdigit():
+        return int(text), None
+    try:
+        data = json.loads(text)
+        index, formatted = data["index"], data.get("formatted_input")
+        if not _is_index(index) or not (formatted is None or isinstance(formatted, str)):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise DataError(f"{path} is not a checkpoint: delete it to start that tab from the beginning") from None
+    return index, formatted
+
+
+def _parse_state(text: str) -> dict[str, Any]:
+    """The review state file's fields, checked; ValueError when it is not one."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or not _is_index(data.get("index")):
+        raise ValueError
+    checks = {
+        "formatted_input": lambda v: isinstance(v, str),
+        "filter": lambda v: isinstance(v, str),
+        "by_confidence": lambda v: isinstance(v, bool),
+    }
+    return {"index": data["index"]} | {
+        key: data[key] for key, valid in checks.items() if data.get(key) is not None and valid(data[key])
+    }
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hcap_tui.config import DataPaths, open_project
+from hcap_tui.review import throttle
 from hcap_tui.tui.app import ReviewApp, create_app
 from tui.helpers import COMMENTS_CSV, gold_records, prediction_records, teacher_records, write_jsonl
 
@@ -46,3 +47,9 @@ def make_app(review_dir: Path) -> Callable[[], ReviewApp]:
         return create_app(open_project(data_dir), reviewer="ann")
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def positions_written_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every move writes its checkpoint at once (in a worker), so tests wait for workers rather than a timer."""
+    monkeypatch.setattr(throttle, "CHECKPOINT_EVERY", 0.0)

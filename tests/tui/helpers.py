@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from testdata import label as base_label
 from testdata import read_jsonl, write_jsonl  # noqa: F401  (re-exported for the app tests)
+from textual import events
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, Static
@@ -24,14 +25,30 @@ RACE = (
     "the ground. Several of those in mid-division were denied room at the two-furlong pole when the field "
     "concertinaed, and the race should throw up plenty of winners at a similar level this summer. The "
     "time was good, over a second inside standard, and the third and fourth both ran to their best figures of "
-    "the year, so there is little reason to doubt the form or to think it was a fluke."
+    "the year, so there is little reason to doubt the form or to think it was a fluke. Stewards held an inquiry "
+    "into interference over 1f out but the placings remained unaltered, and the favourite never landed a blow."
 )
 HORSE = (
     "Held up towards rear, not clear run over 2f out, switched right and ran on strongly inside final furlong, "
     "nearest finish; shaped much better than the bare result and remains of interest off this sort of mark "
-    "when things fall his way, especially back on a galloping track with a truly run race to aim at. Tidy."
+    "when things fall his way, especially back on a galloping track with a truly run race to aim at. He is only "
+    "3lb higher than when last successful and the trainer said he would come on for this first run in a month. "
+    "Well backed beforehand. Tongue tie refitted. Drawn 11 of 12."
 )
 LONG_ITEM = f"3rd of 12, involved in finish | [RACE]: {RACE} | [HORSE]: {HORSE}"
+# An item of the median real length (~515 characters), its reasoning five lines at 80 columns.
+MEDIAN_ITEM = (
+    "5th of 11, competitive | [RACE]: An ordinary handicap run at an even gallop, with the first two clear of a "
+    "bunched field. The winner was well backed and did it nicely from the front; the second came from off the pace "
+    "and may do better over further. Those drawn high were at no disadvantage. | [HORSE]: Tracked leaders, ridden "
+    "over 2f out, kept on same pace without threatening. Probably ran close to form. Dropped 2lb since his last run."
+)
+MEDIAN_REASONING = (
+    "“Kept on same pace without threatening” describes an ordinary run with no verdict on the horse's form either "
+    "way, so neither form flag is set. Nothing in the running suggests bad luck or a flattering run, so neither "
+    "better_than_show nor worse_than_show. “An ordinary handicap run at an even gallop” puts the race at an average "
+    "level for the grade. The result line fits that reading of the run."
+)
 ITEMS = [
     LONG_ITEM,
     "Won | [RACE]: Strong race, good pace throughout | [HORSE]: Made all, kept on gamely",
@@ -39,17 +56,25 @@ ITEMS = [
     "10th of 16, well beaten | [HORSE]: Never travelling, hung left and found nothing when asked",
 ]
 STRENGTHS = ["strong", "strong", "weak", "average"]
+REASONING = (
+    "The comment says “shaped much better than the bare result”, and being denied a clear run over 2f out before "
+    "running on strongly is an excuse that marks the run up, so better_than_show is set. Nothing says the horse is "
+    "thriving or regressing beyond this one run, so neither form flag. “A competitive handicap run at a strong "
+    "gallop” and “the form should work out well” make this strong form, so the run can be rated positively."
+)
+TEACHER = {"teacher": "gemini", "model": "gemini-2.5-flash"}
 
 
 def label(**overrides: Any) -> dict[str, Any]:
-    """A label in the default schema, all signals off unless overridden, with the reasoning the snapshots show."""
-    return base_label(reasoning="Ran to form; nothing in the comment points either way.") | overrides
+    """A label in the default schema, all signals off unless overridden, with a reasoning of the real length."""
+    return base_label(reasoning=REASONING) | overrides
 
 
 def teacher_records() -> list[dict[str, Any]]:
-    """Teacher labels for ITEMS, the first (1,266 characters, as long as real items get) better than show."""
+    """Teacher labels for ITEMS, the first (as long as real items get) better than show, with the teacher's
+    provenance as `hcap label` writes it."""
     return [
-        {"formatted_input": text} | label(better_than_show=i == 0, race_strength=STRENGTHS[i])
+        {"formatted_input": text} | label(better_than_show=i == 0, race_strength=STRENGTHS[i]) | TEACHER
         for i, text in enumerate(ITEMS)
     ]
 
@@ -68,7 +93,7 @@ def gold_records() -> list[dict[str, Any]]:
     approved predictions of older batches from two model versions (one corrected: race strength), and an old line
     with no provenance. ITEMS[1] and ITEMS[2] stay out of gold."""
     teacher, model_a, model_b = teacher_records(), "sha256:" + "a" * 64, "sha256:" + "b" * 64
-    unlabeled = {k: v for k, v in teacher[0].items() if k != "formatted_input"}
+    unlabeled = {k: v for k, v in teacher[0].items() if k not in ("formatted_input", *TEACHER)}
 
     def approved(text: str, proposed: dict[str, Any], final: dict[str, Any], **provenance: Any) -> dict[str, Any]:
         changed = [name for name in final if final[name] != proposed[name]]
@@ -107,25 +132,31 @@ COMMENTS_CSV = (
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait until every review tab has finished loading (shown its item, empty state or problem)."""
+    """Wait until every review tab has finished loading (shown its item, empty state or problem) and every worker
+    the keys started (approvals, undos, checkpoint writes) is done, with its outcome on screen."""
     panes = list(pilot.app.screen.query(ReviewPane))
+    quiet = 0  # checks in a row that found nothing under way: a key still queued may start a worker after one
     for _ in range(500):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        if all(_settled(pane) for pane in panes):
-            await pilot.pause()
+        quiet = quiet + 1 if all(_settled(pane) for pane in panes) and not len(pilot.app.workers) else 0
+        if quiet == 3:
             return
     raise AssertionError("the review tabs never finished loading")
 
 
 async def positions_saved(pilot: Pilot) -> None:
-    """Wait until every tab's checkpoint write (debounced, then done in a worker) has reached the disk."""
-    for _ in range(100):
-        await pilot.app.workers.wait_for_complete()
-        if not any(p.checkpoint_pending for p in pilot.app.screen.query(ReviewPane)):
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("a checkpoint write never happened")
+    """Wait until every tab's checkpoint write has reached the disk (tests write each move at once: see conftest)."""
+    await settle(pilot)
+
+
+async def burst(pilot: Pilot, *keys: str) -> None:
+    """Type keys as a terminal delivers a burst (over SSH, in one read): all queued before the app handles the
+    first, then wait for everything they started."""
+    for key in keys:
+        character = {"enter": "\r", "space": " "}.get(key, key if len(key) == 1 else None)
+        pilot.app.post_message(events.Key(key, character))
+    await settle(pilot)
 
 
 def _settled(pane: ReviewPane) -> bool:
@@ -171,3 +202,10 @@ async def stats_text(pilot: Pilot) -> str:
     view = pilot.app.screen.query_one(StatsView)
     note = view.query_one("#stats-note", Static)
     return (str(note.render()) if note.display else "") + "\n" + rendered(view.query_one("#stats-figures", Static))
+
+
+async def press(pilot: Pilot, *keys: str) -> None:
+    """Press keys one after another, as Pilot does, then wait for everything they started (approvals and undos
+    write in workers) to be on disk and on screen."""
+    await pilot.press(*keys)
+    await settle(pilot)

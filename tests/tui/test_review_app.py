@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Select, Static, TextArea
+from textual.widgets import Checkbox, Static, TextArea
 from typer.testing import CliRunner
 
 from hcap_tui.cli import app as hcap_app
@@ -23,6 +23,7 @@ from tui.helpers import (
     label,
     pane,
     positions_saved,
+    press,
     read_jsonl,
     record_notes,
     rendered,
@@ -36,7 +37,11 @@ SIZE = (80, 24)
 
 
 def checkpoint(paths: DataPaths, source: str = "gemini") -> dict[str, Any]:
-    return json.loads(paths.checkpoint(source).read_text(encoding="utf-8"))
+    """Where a tab stopped, as saved: the bare index the old dashboard reads, and hcap's item beside it."""
+    index = int(paths.checkpoint(source).read_text(encoding="utf-8"))
+    state = json.loads(paths.review_state(source).read_text(encoding="utf-8"))
+    assert state["index"] == index
+    return {"index": index, "formatted_input": state["formatted_input"]}
 
 
 async def test_toggle_cycle_and_approve_write_gold_and_move_on(
@@ -45,9 +50,9 @@ async def test_toggle_cycle_and_approve_write_gold_and_move_on(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("1", "r")
+        await press(pilot, "1", "r")
         assert "was ✗" in str(pane(pilot).query_one("#field-in_form", Checkbox).label)
-        await pilot.press("enter")
+        await press(pilot, "enter")
         (gold,) = read_jsonl(paths.gold)
         assert gold["formatted_input"] == ITEMS[0]
         assert gold["in_form"] is True and gold["better_than_show"] is True
@@ -57,8 +62,8 @@ async def test_toggle_cycle_and_approve_write_gold_and_move_on(
         await positions_saved(pilot)
         assert checkpoint(paths) == {"index": 1, "formatted_input": ITEMS[1]}
         line = status(pilot)
-        assert "2/4 · 1 approved this session · 3 not in gold" in line and "saved ✓" in line
-        await pilot.press("enter")  # approving unchanged is one key
+        assert "2/4 · 1 approved · 3 not in gold" in line and "saved ✓" in line
+        await press(pilot, "enter")  # approving unchanged is one key
         assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == ITEMS[:2]
 
 
@@ -81,34 +86,34 @@ async def test_enter_approves_even_when_a_checkbox_has_focus(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        box = pane(pilot).query_one("#field-worse_than_show", Checkbox)
+        box = pane(pilot).query_one("#field-out_of_form", Checkbox)
         box.focus()
-        await pilot.press("space")  # the focused checkbox itself toggles with space
-        await pilot.press("enter")
+        await press(pilot, "space")  # the focused checkbox itself toggles with space
+        await press(pilot, "enter")
         (gold,) = read_jsonl(paths.gold)
-        assert gold["worse_than_show"] is True
-        assert gold["changed"] == ["worse_than_show"]
+        assert gold["out_of_form"] is True
+        assert gold["changed"] == ["out_of_form"]
 
 
 async def test_back_and_undo_take_the_approval_off_disk(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("enter", "2", "enter")
+        await press(pilot, "enter", "2", "enter")
         assert len(read_jsonl(paths.gold)) == 2
-        await pilot.press("left", "left")
+        await press(pilot, "left", "left")
         await positions_saved(pilot)
         assert checkpoint(paths)["index"] == 0
-        await pilot.press("u")
+        await press(pilot, "u")
         assert [r["formatted_input"] for r in read_jsonl(paths.gold)] == [ITEMS[0]]
         await positions_saved(pilot)
         assert checkpoint(paths) == {"index": 1, "formatted_input": ITEMS[1]}
         assert pane(pilot).query_one("#field-out_of_form", Checkbox).value is True  # the undone values come back
         assert "approval undone" in status(pilot)
-        await pilot.press("s")  # skip drops them
+        await press(pilot, "s")  # skip drops them
         await positions_saved(pilot)
         assert checkpoint(pilot.app.project.paths)["index"] == 2
-        await pilot.press("p")
+        await press(pilot, "p")
         assert pane(pilot).query_one("#field-out_of_form", Checkbox).value is False
 
 
@@ -118,28 +123,31 @@ async def test_reasoning_is_edited_in_a_text_area_that_keeps_its_keys(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("e")
+        await press(pilot, "e")
         assert isinstance(app.focused, TextArea)
-        await pilot.press("space", "q", "1", "enter", "x")  # typed, not quit / toggled / approved
+        await press(pilot, "space", "q", "1", "d", "ctrl+j", "x")  # typed, not quit / toggled / definitions
         assert app.is_running and not paths.gold.exists()
-        await pilot.press("escape", "enter")
+        await press(pilot, "escape", "enter")
         (gold,) = read_jsonl(paths.gold)
-        assert gold["reasoning"].endswith(" q1\nx")
+        assert gold["reasoning"].endswith(" q1d\nx")  # Ctrl+J is the new line: Enter leaves the editor
         assert gold["in_form"] is False
         assert gold["changed"] == ["reasoning"]
 
 
-async def test_shift_key_picks_an_enum_value_directly(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
+async def test_one_key_sets_each_race_strength_and_shows_what_it_saves(
+    make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("R")
-        assert isinstance(app.focused.parent, Select) or isinstance(app.focused, Select)
-        await pilot.press("down", "down", "enter")  # the list opens on the current value: strong, average, weak
-        assert app.focused is pane(pilot)
-        await pilot.press("enter")
+        row = shown(pilot, "#field-race_strength")
+        assert "r Race strength [S strong] A average  W weak  N no_signal" in row and "12 runners" in row
+        for key, value in (("W", "weak"), ("N", "no_signal"), ("A", "average")):
+            await press(pilot, key)
+            assert f"[{key} {value}]" in shown(pilot, "#field-race_strength")  # what is shown...
+        await press(pilot, "W", "enter")
         (gold,) = read_jsonl(paths.gold)
-        assert gold["race_strength"] == "weak"
+        assert (gold["race_strength"], gold["changed"]) == ("weak", ["race_strength"])  # ...is what is saved
 
 
 async def test_filter_visits_only_items_not_in_gold(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
@@ -147,14 +155,14 @@ async def test_filter_visits_only_items_not_in_gold(make_app: Callable[[], Revie
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("f")
+        await press(pilot, "f")
         assert "2 items not in gold" in status(pilot)
         await positions_saved(pilot)
         assert checkpoint(paths)["formatted_input"] == ITEMS[2]
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await positions_saved(pilot)
         assert checkpoint(paths)["formatted_input"] == ITEMS[3]
-        await pilot.press("p")  # item 3 is in gold now, so back skips over everything
+        await press(pilot, "p")  # item 3 is in gold now, so back skips over everything
         await positions_saved(pilot)
         assert checkpoint(paths)["formatted_input"] == ITEMS[3]
         assert "first item" in status(pilot)
@@ -166,23 +174,31 @@ async def test_item_in_gold_shows_gold_values_and_a_marker(make_app: Callable[[]
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        assert shown(pilot, "#result-line") == "Won"  # the review opens at the first item not yet in gold
+        await press(pilot, "home")
         assert "● in gold (bob, 2025-05-01T10:00:00+00:00)" in shown(pilot, "#result-line")
         assert "in gold" in status(pilot)
         controls = pane(pilot)
         assert controls.query_one("#field-out_of_form", Checkbox).value is True
         assert controls.query_one("#field-better_than_show", Checkbox).value is False
-        assert controls.query_one("#field-race_strength", Select).value == "weak"
+        assert "[W weak]" in shown(pilot, "#field-race_strength")
         assert "was strong" in shown(pilot, "#was-race_strength")
-        await pilot.press("enter")
-        assert len(read_jsonl(paths.gold)) == 2  # approving again appends; the last line wins
+        await press(pilot, "1", "enter")
+        assert len(read_jsonl(paths.gold)) == 1  # not yet: the gold values are shown beside the new ones
+        confirm = shown(pilot, "#confirm")
+        assert "Press Enter again to approve" in confirm
+        assert "Replaces the gold approval by bob at 2025-05-01T10:00:00+00:00: In form ✗ → ✓" in confirm
+        await press(pilot, "enter")
+        assert len(read_jsonl(paths.gold)) == 2  # the second Enter appends; the last line wins
+        assert read_jsonl(paths.gold)[-1]["in_form"] is True
 
 
 async def test_quit_and_restart_resume_each_tab(make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("n", "n", "t", "n")
-        await pilot.press("q")
+        await press(pilot, "n", "n", "t", "n")
+        await press(pilot, "q")
     assert app.return_code == 0
     assert checkpoint(paths)["formatted_input"] == ITEMS[2]
     assert checkpoint(paths, "predictions")["formatted_input"] == ITEMS[2]
@@ -225,14 +241,14 @@ async def test_failed_prediction_needs_every_value_before_approval(
     notes = record_notes(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("t", "n")
+        await press(pilot, "t", "n")
         failure = shown(pilot, "#failure", "predictions")
         assert 'The model failed on this item: done_reason length · it answered: {"in_' in failure
-        await pilot.press("enter")
+        await press(pilot, "enter")
         assert "fill in Race strength, Reasoning before approving this item" in notes
-        await pilot.press("r", "enter")
+        await press(pilot, "r", "enter")
         assert not paths.gold.exists()
-        await pilot.press("e", "o", "k", "escape", "enter")  # the keys right after e already type
+        await press(pilot, "e", "o", "k", "escape", "enter")  # the keys right after e already type
         (gold,) = read_jsonl(paths.gold)
         assert gold["reasoning"] == "ok"
         assert (gold["origin"], gold["model"], gold["race_strength"]) == ("predictions", "flat-hcap", "strong")
@@ -250,7 +266,7 @@ async def test_missing_files_show_the_command_that_fills_them(data_dir: Path, ma
         predictions_empty = str(pane(pilot, "predictions").query_one(EmptyState).render())
         assert f"hcap label --count 200 --data-dir {data_dir}" in gemini_empty  # runnable as shown, for this folder
         assert f"hcap predict --count 20 --data-dir {data_dir}" in predictions_empty
-        await pilot.press("enter", "1", "u")  # no item: review keys do nothing
+        await press(pilot, "enter", "1", "u")  # no item: review keys do nothing
         assert not (data_dir / "goldstandard.jsonl").exists()
 
 
@@ -303,25 +319,25 @@ async def test_o_orders_predictions_least_confident_first(make_app: Callable[[],
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("o")  # teacher labels carry no confidence: nothing to order by
+        await press(pilot, "o")  # teacher labels carry no confidence: nothing to order by
         assert "least confident" not in status(pilot)
-        await pilot.press("t")
+        await press(pilot, "t")
         assert shown(pilot, "#result-line", "predictions").startswith("Won")
         assert "1/3" in status(pilot, "predictions") and "confidence 97%" in status(pilot, "predictions")
-        await pilot.press("o")
+        await press(pilot, "o")
         line = status(pilot, "predictions")
-        assert line.startswith("least confident first ▸ 3/3 ·")  # the item on screen stays, now last
+        assert line.startswith("3/3 least sure first ·")  # the item on screen stays, now last
         assert "ordered least confident first" in line
-        await pilot.press("home")
+        await press(pilot, "home")
         assert shown(pilot, "#result-line", "predictions").startswith("10th of 16, well beaten")
         assert "confidence 35%" in status(pilot, "predictions")
-        await pilot.press("enter")  # approve and move on to the next least confident
+        await press(pilot, "enter")  # approve and move on to the next least confident
         assert read_jsonl(paths.gold)[-1]["formatted_input"] == ITEMS[3]
         assert shown(pilot, "#result-line", "predictions").startswith("5th of 9, competitive")
-        await pilot.press("o")
+        await press(pilot, "o")
         line = status(pilot, "predictions")
         assert line.startswith("2/3 ·") and "back in file order" in line
-        await pilot.press("q")
+        await press(pilot, "q")
     assert checkpoint(paths, "predictions") == {"index": 1, "formatted_input": ITEMS[2]}
 
 
@@ -329,7 +345,7 @@ async def test_help_lists_the_order_key_and_the_stats_tab(make_app: Callable[[],
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("question_mark")
+        await press(pilot, "question_mark")
         text = rendered(app.screen.query_one(Static))
     assert "Least confident predictions first" in text
     assert "First item" in text and "Stats" in text
@@ -339,7 +355,7 @@ async def approve_three_then_type_in_one_burst(pilot: Pilot, *keys: str) -> None
     """Approve three items, then post keys back to back (as fast as a terminal delivers them, so they arrive while
     the first undo is still being written) and wait for all they started."""
     await settle(pilot)
-    await pilot.press("enter", "enter", "enter")
+    await press(pilot, "enter", "enter", "enter")
     for key in keys:
         pilot.app.post_message(events.Key(key, "\r" if key == "enter" else key))
     await settle(pilot)
@@ -351,7 +367,7 @@ async def test_undos_typed_in_one_burst_each_take_an_approval_back(
     async with make_app().run_test(size=SIZE) as pilot:
         await approve_three_then_type_in_one_burst(pilot, "u", "u", "u")
         assert read_jsonl(paths.gold) == []
-        assert "1/4 · 0 approved this session · 4 not in gold" in status(pilot)
+        assert "1/4 · 0 approved · 4 not in gold" in status(pilot)
 
 
 async def test_keys_typed_while_an_undo_is_written_apply_to_the_undone_item_in_order(
@@ -374,10 +390,10 @@ async def test_a_prediction_the_teacher_disputed_shows_the_teachers_values(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("t")
+        await press(pilot, "t")
         controls = pane(pilot, "predictions")
         assert str(controls.query_one("#field-in_form", Checkbox).label).endswith("In form  teacher ✗")
         assert "teacher" not in str(controls.query_one("#field-out_of_form", Checkbox).label)
         assert shown(pilot, "#was-race_strength", "predictions") == "teacher average"
-        await pilot.press("1")  # siding with the teacher is a correction of the model
+        await press(pilot, "1")  # siding with the teacher is a correction of the model
         assert str(controls.query_one("#field-in_form", Checkbox).label).endswith("In form  was ✓ · teacher ✗")

@@ -41,13 +41,28 @@ def counted(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
 
 
 def test_long_item_at_80x24(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
-    """A 1,266-character item: horse comment, controls and reasoning on screen; the race comment scrolls."""
+    """A 1,690-character item with a six-line reasoning (as long as real ones get): every part keeps rows in
+    proportion to what it holds and says how many lines it hides."""
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared())
 
 
 def test_long_item_at_120x40(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
-    """The same item on a bigger terminal: everything fits without scrolling."""
+    """The same item on a bigger terminal: everything, the reasoning included, without a key press."""
     assert snap_compare(make_app(), terminal_size=(120, 40), run_before=prepared())
+
+
+def test_long_item_read_on_at_80x24(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
+    """After ↓ × 12 on the long item: the race comment read to its end, the horse comment under way."""
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared(*["down"] * 12))
+
+
+def test_confirming_a_replacement_of_gold_at_80x24(
+    snap_compare, make_app: Callable[[], ReviewApp], paths: DataPaths
+) -> None:
+    """Enter on an item already in gold: its gold values beside the new ones, and a second Enter asked for."""
+    gold = {"formatted_input": ITEMS[0]} | label(race_strength="weak")
+    write_jsonl(paths.gold, [gold | {"reviewer": "bob", "reviewed_at": "2025-05-01T10:00:00+00:00"}])
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared("home", "S", "enter"))
 
 
 def test_corrections_against_gold_at_80x24(snap_compare, make_app: Callable[[], ReviewApp], paths: DataPaths) -> None:

@@ -10,9 +10,14 @@ from textual.binding import Binding, BindingType
 from textual.widgets import TextArea
 
 from hcap_tui.config import Project
-from hcap_tui.tui.bindings import APPROVE, NAVIGATION_BINDINGS, field_bindings, help_rows
+from hcap_tui.errors import HcapError
+from hcap_tui.teacher_prompt import load_guidelines
+from hcap_tui.tui.bindings import APPROVE, NAVIGATION_BINDINGS, command, field_bindings, field_keys, help_rows
+from hcap_tui.tui.screens.definitions import DefinitionsScreen
 from hcap_tui.tui.screens.help import HelpScreen
 from hcap_tui.tui.screens.review import ReviewScreen
+
+TEXT_ACTIONS = frozenset({"edit_text", "replace_text", "clear_text"})
 
 
 class ReviewApp(App[None]):
@@ -22,7 +27,8 @@ class ReviewApp(App[None]):
     ENABLE_COMMAND_PALETTE = False  # the footer's room goes to review keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This list of keys"),
-        Binding("q", "quit_key", "Quit", tooltip="Save each tab's position and leave (unapproved edits are dropped)"),
+        command("d", "definitions", "Definitions", tooltip="What each signal means, and the labelling guidelines"),
+        command("q", "quit_key", "Quit", tooltip="Save each tab's position and leave (unapproved edits are dropped)"),
     ]
 
     def __init__(self, project: Project, reviewer: str) -> None:
@@ -36,8 +42,9 @@ class ReviewApp(App[None]):
         return self.review_screen
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`q` and `?` type into a text area rather than quitting or opening help; Ctrl+Q quits from anywhere."""
-        return not (action in ("quit_key", "help") and isinstance(self.focused, TextArea))
+        """`q`, `?` and `d` type into a text area rather than quitting or opening a screen; Ctrl+Q quits from
+        anywhere."""
+        return not (action in ("quit_key", "help", "definitions") and isinstance(self.focused, TextArea))
 
     def action_help(self) -> None:
         """Open the list of every key."""
@@ -45,11 +52,19 @@ class ReviewApp(App[None]):
         bindings = [
             APPROVE,
             *field_bindings(schema),
-            *(b for b in NAVIGATION_BINDINGS if b.action != "edit_text" or schema.texts),
+            *(b for b in NAVIGATION_BINDINGS if b.action not in TEXT_ACTIONS or schema.texts),
             *ReviewScreen.BINDINGS,
             *self.BINDINGS,
         ]
         self.push_screen(HelpScreen(help_rows(bindings, self.get_key_display)))
+
+    def action_definitions(self) -> None:
+        """Open the signal definitions and the labelling guidelines."""
+        try:
+            guidelines = load_guidelines(self.project.paths)
+        except HcapError as exc:
+            guidelines = str(exc)
+        self.push_screen(DefinitionsScreen(self.project.schema, field_keys(self.project.schema), guidelines))
 
     async def action_quit_key(self) -> None:
         """`q`: quit, unless a text area has the keyboard (then it types a q)."""

@@ -1,48 +1,82 @@
 """The review keys, derived from the label schema, and the rows of the help screen that lists them.
 
-Booleans get the digits 1..9 in schema order; each enum gets the first letter of its name that no
-other key uses (r for the default schema's race strength), which cycles it, and the same letter in
-upper case, which opens a picker. Nothing here names a schema field.
+Booleans get the digits 1..9 in schema order. Each enum gets the first letter of its name that no other
+key uses (r for the default schema's race strength), which cycles it, and each of its values a capital
+letter of its own (S strong, A average, W weak, N no_signal), which sets it in one key. Nothing here
+names a schema field.
+
+Every letter key also answers to its Alt form: a terminal sends Esc followed quickly by a key as one
+sequence that reads as Alt+key, so `Esc n` typed fast (or arriving in one burst over SSH) still means
+"leave the editor, then next item".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from textual.binding import Binding
 
 from hcap_tui.schema import LabelSchema
+
+
+def with_alt(keys: str) -> str:
+    """A binding's keys plus the Alt form of each letter among them ("s" → "s,alt+s"; "S" → "S,alt+shift+s")."""
+    names = [key.strip() for key in keys.split(",")]
+    extra = []
+    for key in names:
+        if len(key) == 1 and key.isalpha():
+            extra.append(f"alt+shift+{key.lower()}" if key.isupper() else f"alt+{key}")
+    return ",".join(names + [k for k in extra if k not in names])
+
+
+def command(keys: str, action: str, description: str, **options: Any) -> Binding:
+    """A binding whose letter keys also work in their Alt form (see the module docstring)."""
+    return Binding(with_alt(keys), action, description, **options)
+
 
 # Keys of the review pane other than the schema's fields. Descriptions are the footer's words; tooltips
 # (shown on hover and in the help screen) say more. Approve is deliberately not a priority binding: a
 # priority binding runs as soon as the app reads the key, ahead of keys typed just before it that still
 # wait in the pane's queue, so a quick "3 Enter" would save the item before the 3 had toggled it. The
 # pane's checkboxes carry no Enter binding instead, so Enter reaches the pane from them.
-APPROVE = Binding("enter", "approve", "Approve", tooltip="Save to gold as shown and go to the next item")
+APPROVE = Binding(
+    "enter",
+    "approve",
+    "Approve",
+    key_display="⏎",
+    tooltip="Save to gold as shown and go to the next item not yet in gold (a second Enter confirms a warning)",
+)
 NAVIGATION_BINDINGS = [
     APPROVE,
-    Binding("s", "skip", "Skip", tooltip="Next item without approving; drops edits to this one"),
-    Binding("u", "undo", "Undo", tooltip="Take this tab's last approval back out of gold and return to it"),
-    Binding("f", "cycle_filter", "Filter", tooltip="Visit all / not in gold / in gold / disagrees with gold"),
-    Binding(
+    command("s", "skip", "Skip", tooltip="Next item without approving; drops edits to this one"),
+    command("u", "undo", "Undo", tooltip="Take this tab's last approval back out of gold and return to it"),
+    command("f", "cycle_filter", "Filter", tooltip="Visit all / not in gold / in gold / disagrees with gold"),
+    command(
         "o",
         "order_by_confidence",
         "Order",
         tooltip="Least confident predictions first, or file order again (predictions with confidences)",
     ),
-    Binding("e", "edit_text", "Edit text", tooltip="Edit the text field (the keys type into it until esc)"),
-    Binding("escape", "leave_editing", "Done", key_display="esc", tooltip="Leave the text or list being edited"),
-    Binding("left,p", "previous", "Previous item", show=False),
-    Binding("right,n", "next", "Next item", show=False),
-    Binding("g", "next_pending", "Next item not in gold", show=False),
+    command("e", "edit_text", "Edit text", tooltip="Edit the text field, cursor at the end (keys type until esc)"),
+    Binding("escape", "leave_editing", "Done", key_display="esc", tooltip="Leave the text being edited"),
+    command("left,p", "previous", "Previous item", show=False),
+    command("right,n", "next", "Next item", show=False),
+    command("g", "next_pending", "Next item not in gold", show=False),
     Binding("home", "first", "First item (in the current order and filter)", show=False),
     Binding("end", "last", "Last item (in the current order and filter)", show=False),
-    Binding("up", "scroll_item(-1)", "Scroll the comments up (race, then horse)", show=False),
-    Binding("down", "scroll_item(1)", "Scroll the comments down (race, then horse)", show=False),
-    Binding("pageup", "scroll_item(-5)", "Page the comments up", show=False),
-    Binding("pagedown", "scroll_item(5)", "Page the comments down", show=False),
+    Binding(
+        "down",
+        "scroll_item(1)",
+        "Scroll down",
+        show=False,
+        tooltip="Read on where a part is cut (↓ N more lines): the race comment, then the horse, then the reasoning",
+    ),
+    Binding("up", "scroll_item(-1)", "Scroll up", show=False, tooltip="Scroll back up, the last part scrolled first"),
+    Binding("pagedown", "scroll_item(5)", "Page down", show=False, tooltip="Read on five lines at a time"),
+    Binding("pageup", "scroll_item(-5)", "Page up", show=False, tooltip="Back five lines at a time"),
 ]
-RESERVED_KEYS = frozenset("spnguefoqt")
+RESERVED_KEYS = frozenset("spnguefoqtcd") | {"E"}
 
 
 def field_keys(schema: LabelSchema) -> dict[str, str]:
@@ -59,30 +93,52 @@ def field_keys(schema: LabelSchema) -> dict[str, str]:
     return keys
 
 
+def value_keys(schema: LabelSchema) -> dict[str, dict[str, str]]:
+    """Per enum field, the capital letter that sets each of its values: the value's first letter that is free.
+
+    A value whose letters are all taken has no key of its own (the enum's cycle key still reaches it).
+    """
+    taken = {key for key in RESERVED_KEYS if key.isupper()}
+    keys: dict[str, dict[str, str]] = {}
+    for field in schema.enums:
+        keys[field.name] = {}
+        for value in field.values:
+            letter = next((c.upper() for c in value if c.isalpha() and c.isascii() and c.upper() not in taken), None)
+            if letter is not None:
+                taken.add(letter)
+                keys[field.name][value] = letter
+    return keys
+
+
 def field_bindings(schema: LabelSchema) -> list[Binding]:
-    """Parameterised bindings for the schema's fields: toggle each boolean, cycle or pick each enum, and `e`
-    named after the schema's first text field (without one, the pane hides `e`)."""
-    keys = field_keys(schema)
-    bindings = [
-        Binding("e", "edit_text", text.title, tooltip=f"Edit the {text.title.lower()} (the keys type into it until esc)")
-        for text in schema.texts[:1]
-    ]
+    """Parameterised bindings for the schema's fields: toggle each boolean, cycle each enum and set each of its
+    values, and `e` / `E` / `c` (edit, replace, clear) named after the schema's first text field (without one,
+    the pane hides them)."""
+    keys, values = field_keys(schema), value_keys(schema)
+    bindings = []
+    for text in schema.texts[:1]:
+        name = text.title.lower()
+        bindings += [
+            command("e", "edit_text", text.title, tooltip=f"Edit the {name}, cursor at the end (esc: done)"),
+            command("E", "replace_text", f"Replace {name}", show=False, tooltip=f"Edit the {name}, all of it selected"),
+            command("c", "clear_text", f"Clear {name}", show=False, tooltip=f"Empty the {name} and start typing"),
+        ]
     bindings += [
-        Binding(keys[f.name], f"toggle_field('{f.name}')", f"Toggle {f.title}", show=False)
+        command(keys[f.name], f"toggle_field('{f.name}')", f"Toggle {f.title}", show=False)
         for f in schema.booleans
         if f.name in keys
     ]
     for f in schema.enums:
         if f.name in keys:
-            key = keys[f.name]
-            bindings.append(Binding(key, f"cycle_field('{f.name}')", f"Cycle {f.title}", show=False))
+            bindings.append(command(keys[f.name], f"cycle_field('{f.name}')", f"Cycle {f.title}", show=False))
+        for value, key in values[f.name].items():
             bindings.append(
                 Binding(
-                    f"{key.upper()},shift+{key}",
-                    f"pick_field('{f.name}')",
-                    f"Choose {f.title}",
+                    with_alt(f"{key},shift+{key.lower()}"),
+                    f"set_field('{f.name}', '{value}')",
+                    f"{f.title}: {value}",
                     show=False,
-                    key_display=key.upper(),
+                    key_display=key,
                 )
             )
     return bindings
@@ -96,7 +152,7 @@ def help_rows(bindings: Iterable[Binding], key_display: Callable[[Binding], str]
         if not binding.description or binding.action in seen:
             continue
         seen.add(binding.action)
-        keys = [key.strip() for key in binding.key.split(",")]
+        keys = [key.strip() for key in binding.key.split(",") if not key.strip().startswith("alt+")]
         shown = binding.key_display or " / ".join(key_display(Binding(key, binding.action)) for key in keys)
         rows.append((shown, binding.tooltip or binding.description))
     return rows

@@ -26,7 +26,7 @@ def _group() -> None:
 @cli.command()
 @guarded
 def review(data_dir: DataDirOption = None) -> None:
-    """Open the review app on a data folder: Gemini Review and Model Predictions tabs."""
+    """Open the review app on a data folder: the teacher's and the model's tabs, and Stats."""
     launch(data_dir)
 
 

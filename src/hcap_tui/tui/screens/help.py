@@ -12,10 +12,18 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-CHECKPOINT_NOTE = (
-    "Each tab's position is saved in the data folder (.checkpoint-gemini, .checkpoint-predictions), so "
-    "reviewers sharing a folder share positions; approvals from another reviewer show up as you go, and "
-    "Enter never silently replaces an item they approved since you opened it."
+NOTES = (
+    "Scrolling: a part of the item that does not fit ends in a marker such as \"↓ 3 more lines\"; ↓ / ↑ read on or "
+    "back one line and PgDn / PgUp five, through the race comment, then the horse comment, then the reasoning.",
+    "Editing: e puts the cursor at the end of the reasoning, E selects all of it so typing replaces it, c empties it. "
+    "Esc leaves the editor and the next key is a command again; Enter leaves it and approves; Ctrl+J types a new line.",
+    "A second Enter is asked for before replacing an item already in gold (its values are shown beside yours), "
+    "before approving two signals that contradict each other, and before giving a race another strength than its "
+    "other runners have in gold.",
+    "Each tab's position, filter and order are saved in the data folder (.checkpoint-gemini and "
+    ".checkpoint-predictions, which the old dashboard reads too, plus a .json file beside each), so reviewers sharing "
+    "a folder share positions; approvals from another reviewer show up as you go, and Enter never silently replaces "
+    "an item they approved since you opened it.",
 )
 
 
@@ -52,4 +60,4 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys · esc closes"
             yield Static(table)
-            yield Static(Text(CHECKPOINT_NOTE, style="dim"), id="help-note")
+            yield Static(Text("\n\n".join(NOTES), style="dim"), id="help-note")

@@ -1,7 +1,8 @@
 """The main screen: one tab per review source, all sharing the gold standard, then the Stats tab.
 
-Review tabs are built from `SOURCES`. The Stats tab counts the project's files itself, when it is
-shown, so it needs nothing from the review tabs: what they approve reaches it through the gold file.
+Review tabs are built from `SOURCES`; the teacher's tab is titled with the model that proposed its labels
+once they are read. The Stats tab counts the project's files itself, when it is shown, so it needs nothing
+from the review tabs: what they approve reaches it through the gold file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane, Tabs
@@ -19,18 +21,20 @@ from textual.worker import Worker, WorkerState
 
 from hcap_tui.config import Project
 from hcap_tui.errors import HcapError
-from hcap_tui.review_sources import SOURCES, GoldBook
+from hcap_tui.review.reader import summarize_problems
+from hcap_tui.review.sources import SOURCES, GoldBook
+from hcap_tui.safe_text import safe
 from hcap_tui.store import Store
-from hcap_tui.tui.source_reader import summarize_problems
+from hcap_tui.tui.bindings import command
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 from hcap_tui.tui.widgets.stats_view import StatsView
 
 
 class ReviewScreen(Screen):
-    """Tabs "Gemini Review", "Model Predictions" and "Stats", the footer, and the shared gold."""
+    """Tabs "Teacher · <model>", "Model Predictions" and "Stats", the footer, and the shared gold."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "next_tab", "Next tab", show=False, tooltip="Switch to the next tab (the last one is Stats)")
+        command("t", "next_tab", "Next tab", show=False, tooltip="Switch to the next tab (the last one is Stats)")
     ]
 
     @dataclass
@@ -73,7 +77,8 @@ class ReviewScreen(Screen):
     def _gold_loaded(self, message: GoldLoaded) -> None:
         summary = summarize_problems(message.gold.problems)
         if summary:
-            self.notify(summary, title="Some gold lines were skipped", severity="warning", timeout=10, markup=False)
+            title = "Some gold lines were skipped"
+            self.notify(safe(summary), title=title, severity="warning", timeout=10, markup=False)
         self.gold = message.gold
         for pane in self.panes:
             pane.start(self.gold)
@@ -86,22 +91,35 @@ class ReviewScreen(Screen):
             for pane in self.panes:
                 pane.show_problem(problem)
 
+    @on(ReviewPane.TitleChanged)
+    def _retitle(self, message: ReviewPane.TitleChanged) -> None:
+        """Name the tab after what its pane now knows (the teacher's model), never read as markup."""
+        self.query_one(TabbedContent).get_tab(f"tab-{message.pane.source.name}").label = Content(message.title)
+
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id != self.query_one(TabbedContent).active:
+            return  # keys switched on again before this was handled: focusing this tab would switch back to it
         for pane in self.panes:
             pane.flush_checkpoint()  # leaving a tab saves its position without waiting for the timer
+        self._give_keyboard(event.pane)
         for pane in event.pane.query(ReviewPane):
-            pane.focus()  # the review keys act on the focused pane
             pane.redraw()  # another tab may have changed this item's gold
         for view in event.pane.query(StatsView):
-            view.focus()  # the arrow and page keys scroll it
             view.shown()
 
+    def _give_keyboard(self, tab: TabPane) -> None:
+        """Focus the tab's pane or Stats view at once, so the very next key acts on it."""
+        for widget in tab.query("ReviewPane, StatsView"):
+            self.set_focus(widget)
+            return
+
     def action_next_tab(self) -> None:
-        """Switch to the next tab."""
+        """Switch to the next tab and give it the keyboard before the next key is read."""
         tabs = self.query_one(TabbedContent)
         ids = [pane.id for pane in tabs.query(TabPane) if pane.id]
         tabs.active = ids[(ids.index(tabs.active) + 1) % len(ids)]
+        self._give_keyboard(tabs.get_pane(tabs.active))
 
     def save_checkpoints(self) -> None:
         """Save every tab's position (on quit)."""

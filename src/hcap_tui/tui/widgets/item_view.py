@@ -1,90 +1,140 @@
-"""The item under review: its result line, the race comment and the horse comment, never read as markup.
+"""The item under review: its result line, race comment, horse comment and text fields, laid out by content.
 
-The race comment is the long, analytical part; it gets the height the other parts leave (CSS `1fr`)
-and scrolls, so the horse comment, always shown whole, and the controls below stay on screen together
-even at 80x24 and while the reasoning editor is open.
+Each part gets the rows its text wraps to when everything fits (so there is never a blank band between
+parts); when it does not, the rows are shared in proportion to what each part holds (`layout.allocate`) and
+every cut part says how many lines it hides. The arrow and page keys read on through the cut parts in
+reading order. A text field's editor takes its part's place while it is open.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Static
 
-RACE_MARKER = " | [RACE]: "
-HORSE_MARKER = " | [HORSE]: "
+from hcap_tui.review.parts import InputParts
+from hcap_tui.safe_text import safe
+from hcap_tui.schema import SchemaField
+from hcap_tui.tui.layout import allocate
+from hcap_tui.tui.widgets.text_editor import TextEditor
+from hcap_tui.tui.widgets.text_part import TextPart, wrapped
 
-
-@dataclass(frozen=True)
-class InputParts:
-    """A formatted_input split into what the reviewer reads: result, race comment, horse comment."""
-
-    result: str
-    race: str
-    horse: str
-
-    @classmethod
-    def split(cls, formatted_input: str) -> InputParts:
-        """Split on the `[RACE]:` and `[HORSE]:` parts; text without them is all result."""
-        head, found, horse = formatted_input.rpartition(HORSE_MARKER)
-        if not found:
-            head, horse = formatted_input, ""
-        result, found, race = head.partition(RACE_MARKER)
-        return cls(result, race if found else "", horse)
+FLOOR = 3  # rows a cut part keeps: two lines of text and its marker
+EDITOR_FLOOR = 4  # rows an open editor keeps: its title and three lines
+RESULT_ROWS, FAILURE_ROWS = 2, 2  # at most, however long the line
 
 
 class ItemView(Vertical):
-    """Result, race comment and horse comment of one item, plus a gold marker and a failure note."""
+    """Result, race comment, horse comment and text fields of one item, plus a gold marker and a failure note."""
 
     DEFAULT_CSS = """
     ItemView {
-        height: 1fr;
-        #result-line { height: auto; max-height: 3; padding: 0 1; color: $text-accent; }
-        #failure { height: auto; max-height: 2; padding: 0 1; color: $text-error; display: none; }
+        height: auto;
+        #result-line { height: auto; padding: 0 1; color: $text-accent; }
+        #failure { height: auto; padding: 0 1; color: $text-error; display: none; }
         #failure.-shown { display: block; }
-        #race { height: 1fr; min-height: 1; }
-        #horse { height: auto; }
-        #race-text { border-left: outer $secondary; padding: 0 1 0 0; }
-        #horse-text { border-left: outer $success; padding: 0 1 0 0; }
-        #race.-absent { display: none; }
+        #horse { border-left: outer $success; }
+        .text-part { border-left: outer $warning; }
     }
     """
 
-    _shown = ""
+    def __init__(self, texts: tuple[SchemaField, ...], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.texts = texts
+        self._shown = ""
+        self._fixed_text = {"#result-line": Text(), "#failure": Text()}  # what the two fixed lines say
 
     def compose(self) -> ComposeResult:
         yield Static(id="result-line", markup=False)
         yield Static(id="failure", markup=False)
-        with VerticalScroll(id="race", can_focus=False):
-            yield Static(id="race-text", markup=False)
-        with VerticalScroll(id="horse", can_focus=False):
-            yield Static(id="horse-text", markup=False)
+        yield TextPart("RACE", id="race")
+        yield TextPart("HORSE", id="horse")
+        for field in self.texts:
+            yield TextPart(field.title.upper(), id=f"text-{field.name}", classes="text-part")
+            yield TextEditor(field.name, field.title, id=f"field-{field.name}")
 
-    def show(self, formatted_input: str, *, gold_note: str | None, failure: str | None) -> None:
+    @property
+    def parts(self) -> list[TextPart]:
+        """The scrollable parts in reading order: race, horse, then the text fields."""
+        return list(self.query(TextPart))
+
+    def show(
+        self, formatted_input: str, texts: dict[str, str], *, gold_note: str | None, failure: str | None
+    ) -> None:
         """Display an item; `gold_note` marks one already in gold, `failure` a prediction the model failed."""
+        same = formatted_input == self._shown
+        self._shown = formatted_input
         parts = InputParts.split(formatted_input)
-        result = Text(parts.result, style="bold")
+        result = Text(safe(parts.result), style="bold")
         if gold_note:
-            result.append(f"   ● {gold_note}", style="bold green")
+            result.append(f"   ● {safe(gold_note)}", style="bold green")
+        self._fixed_text["#result-line"] = result
+        self._fixed_text["#failure"] = Text(f"The model failed on this item: {safe(failure or '')}")
         self.query_one("#result-line", Static).update(result)
         failure_line = self.query_one("#failure", Static)
         failure_line.set_class(failure is not None, "-shown")
-        failure_line.update(Text(f"The model failed on this item: {failure}"))
-        race = self.query_one("#race", VerticalScroll)
-        race.set_class(not parts.race, "-absent")
-        if formatted_input != self._shown:
-            race.scroll_home(animate=False)
-            self.query_one("#horse", VerticalScroll).scroll_home(animate=False)
-            self._shown = formatted_input
-        self.query_one("#race-text", Static).update(Text.assemble(("RACE  ", "bold"), parts.race))
-        self.query_one("#horse-text", Static).update(Text.assemble(("HORSE  ", "bold"), parts.horse))
+        failure_line.update(self._fixed_text["#failure"])
+        self.query_one("#race", TextPart).set_text(parts.race, keep_place=same)
+        self.query_one("#horse", TextPart).set_text(parts.horse, keep_place=same)
+        for field in self.texts:
+            self.query_one(f"#text-{field.name}", TextPart).set_text(texts[field.name], keep_place=same)
 
-    def scroll_item(self, lines: int) -> None:
-        """Scroll the comments by a number of lines (negative: up): the race comment while it can move that
-        way, then the horse comment (which scrolls only in a terminal too small to show it whole)."""
-        race, horse = self.query_one("#race", VerticalScroll), self.query_one("#horse", VerticalScroll)
-        at_end = race.scroll_y >= race.max_scroll_y if lines > 0 else race.scroll_y <= 0
-        (horse if at_end or race.has_class("-absent") else race).scroll_relative(y=lines, animate=False)
+    def fit(self, room: int, width: int) -> int:
+        """Share `room` rows among the parts at a pane `width`; returns the rows used."""
+        console = self.app.console
+        fixed = 0
+        for selector, most in (("#result-line", RESULT_ROWS), ("#failure", FAILURE_ROWS)):
+            line = self.query_one(selector, Static)
+            shown = selector == "#result-line" or line.has_class("-shown")
+            rows = min(len(wrapped(console, self._fixed_text[selector], width - 2)), most) if shown else 0
+            line.styles.height = rows
+            fixed += rows
+        slots: list[TextPart | TextEditor] = []
+        needs, floors = [], []
+        for part in self.parts:
+            editor = self._editor_of(part)
+            if editor is not None and not editor.closed:
+                part.display = False
+                text_rows = len(wrapped(console, Text(editor.text), max(width - 2, 1)))
+                slots.append(editor)
+                needs.append(max(text_rows + 2, EDITOR_FLOOR))
+                floors.append(EDITOR_FLOOR)
+            else:
+                part.display = part.present
+                slots.append(part)
+                needs.append(part.need(width))
+                floors.append(FLOOR)
+        rows = allocate(needs, room - fixed, floors)
+        for slot, given in zip(slots, rows, strict=True):
+            if isinstance(slot, TextPart):
+                slot.fit(given)
+            else:
+                slot.styles.height = given
+        return fixed + sum(rows)
+
+    def _editor_of(self, part: TextPart) -> TextEditor | None:
+        """The editor that takes `part`'s place while open (text fields only)."""
+        name = (part.id or "").removeprefix("text-")
+        if not part.has_class("text-part"):
+            return None
+        return self.query_one(f"#field-{name}", TextEditor)
+
+    def editor(self, name: str) -> TextEditor:
+        """The editor of a text field."""
+        return self.query_one(f"#field-{name}", TextEditor)
+
+    def scroll_item(self, lines: int) -> bool:
+        """Read on (positive) or back (negative) through the cut parts in reading order; whether anything moved.
+
+        Down moves the first part that still hides lines below; up the last part that is scrolled down.
+        """
+        parts = [part for part in self.parts if part.display]
+        if lines > 0:
+            candidates = [part for part in parts if part.below]
+        else:
+            candidates = [part for part in reversed(parts) if part.first_line]
+        for part in candidates:
+            if part.scroll_by(lines):
+                return True
+        return False

@@ -7,12 +7,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from hcap_tui.safe_text import safe
+
 
 class StatusLine(Horizontal):
-    """Counters on the left (cut short first when space runs out), item markers and the last outcome on the right.
-
-    Nothing here is read as markup.
-    """
+    """Counters on the left, always whole; item markers and the last outcome on the right, cut short when room
+    runs out. Nothing here is read as markup, and outcomes (which may quote a file) are made safe."""
 
     DEFAULT_CSS = """
     StatusLine {
@@ -20,8 +20,8 @@ class StatusLine(Horizontal):
         padding: 0 1;
         background: $panel;
         Static { text-wrap: nowrap; text-overflow: ellipsis; }
-        #status-counters { width: 1fr; }
-        #status-markers { width: auto; max-width: 60%; padding: 0 0 0 1; }
+        #status-counters { width: auto; }
+        #status-markers { width: 1fr; padding: 0 0 0 2; content-align-horizontal: right; }
     }
     """
 
@@ -40,25 +40,28 @@ class StatusLine(Horizontal):
         loading: str,
         outcome: str,
     ) -> None:
-        """Render the status: which items are visited, in what order and where, then this item's markers
-        (its confidence, whether it is in gold) and the last outcome."""
-        visiting = [f"{filter_name} only"] if filter_name != "all" else []
+        """Render the status: the place within the filter ("3/17 not in gold") and progress, then this item's
+        markers (its confidence, whether it is in gold) and the last outcome, which is cut short first.
+
+        `counters` starts with the place ("3/17 · …"); the filter's short name goes right after it.
+        """
+        place, _, rest = counters.partition(" · ")
+        left = Text(place, style="bold")
+        if filter_name:
+            left.append(f" {filter_name}", style="bold")
         if by_confidence:
-            visiting.append("least confident first")
-        left = Text()
-        if visiting:
-            left.append(" · ".join(visiting) + " ▸ ", style="bold")
-        left.append(counters)
+            left.append(" least sure first", style="bold")
+        if rest:
+            left.append(f" · {rest}")
         right = Text(" · ").join(
             part
             for part in (
                 Text(loading, style="italic") if loading else None,
                 Text(f"confidence {confidence:.0%}") if confidence is not None else None,
                 Text("● in gold", style="bold green") if in_gold else None,
-                Text(outcome, style="bold") if outcome else None,
+                Text(safe(outcome), style="bold") if outcome else None,
             )
             if part is not None
         )
-        # Both parts are one row whatever they say: a repaint is enough, no layout pass.
-        self.query_one("#status-counters", Static).update(left, layout=False)
+        self.query_one("#status-counters", Static).update(left)
         self.query_one("#status-markers", Static).update(right)

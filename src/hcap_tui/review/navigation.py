@@ -1,19 +1,22 @@
 """Where review navigation goes: the filters, and moving through a source's items in the visiting order.
 
 `ReviewNavigation` is the part of `ReviewSession` that moves `position`. Items are visited in file order
-or, where predictions recorded confidences, least confident first (`review_order`). `position` always
-indexes the file order, so drafts, undo and checkpoints do not depend on the order in use, and switching
-order keeps the current item. A filter narrows the visited items to those (not) in gold or disagreeing
-with it; switching filters lands on the nearest item that passes.
+or, where predictions recorded confidences, least confident first (`order`). `position` always indexes
+the file order, so drafts, undo and checkpoints do not depend on the order in use, and switching order
+keeps the current item. A filter narrows the visited items to those (not) in gold or disagreeing with
+it; switching filters lands on the nearest item that passes. The place shown ("3/17") counts within the
+filter, so it says how far through the filtered items the reviewer is.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Callable
 from enum import Enum
 
-from hcap_tui.review_errors import ReviewError
-from hcap_tui.review_order import VisitOrder
-from hcap_tui.review_sources import GoldBook
+from hcap_tui.review.errors import ReviewError
+from hcap_tui.review.order import VisitOrder
+from hcap_tui.review.sources import GoldBook
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import LabeledItem
 
@@ -35,6 +38,16 @@ class Filter(Enum):
             return f"item {self.value}"
         return "items " + self.value.replace("disagrees", "disagree")
 
+    @property
+    def short(self) -> str:
+        """The filter in the status line, where room is short ("" for all)."""
+        return {Filter.ALL: "", Filter.NOT_IN_GOLD: "not in gold", Filter.IN_GOLD: "in gold"}.get(self, "≠ gold")
+
+    @classmethod
+    def named(cls, value: str | None) -> Filter:
+        """The filter a saved value names; all when it names none."""
+        return next((member for member in cls if member.value == value), cls.ALL)
+
 
 class ReviewNavigation:
     """Filters and moves for a session's items; `ReviewSession` holds the state these methods read and move."""
@@ -45,6 +58,7 @@ class ReviewNavigation:
     position: int
     filter: Filter
     order: VisitOrder
+    _matching: tuple[tuple[object, ...], list[int]] | None  # the places that pass the filter, and when counted
 
     def matches(self, index: int, filter_: Filter | None = None) -> bool:
         """Whether an item passes a filter (the session's own by default)."""
@@ -66,13 +80,21 @@ class ReviewNavigation:
     def _find(self, start: int, step: int, filter_: Filter | None = None) -> int | None:
         """The index of the first item that passes the filter, visiting from place `start` (inclusive) of the
         visiting order in direction `step`."""
+        return self._find_where(start, step, lambda index: self.matches(index, filter_))
+
+    def _find_where(self, start: int, step: int, passes: Callable[[int], bool]) -> int | None:
+        """The index of the first item for which `passes` holds, visiting from place `start` in direction `step`."""
         place = start
         while 0 <= place < len(self.items):
             index = self.order.index_at(place)
-            if self.matches(index, filter_):
+            if passes(index):
                 return index
             place += step
         return None
+
+    def _waiting(self, index: int) -> bool:
+        """Whether an item passes the filter and is not in gold yet (what approving moves on to)."""
+        return self.items[index].formatted_input not in self.gold and self.matches(index)
 
     @property
     def _place(self) -> int:
@@ -109,18 +131,60 @@ class ReviewNavigation:
             found = self._find(0, 1, Filter.NOT_IN_GOLD)
         return self._move_to(found)
 
+    def _move_on_after_approval(self) -> str:
+        """After an approval, go to the next item not yet in gold (wrapping round) while the filter lets such items
+        through, else to the next item of the filter, so a run of Enters never lands on older gold unasked.
+        Says so when it went back to the start or could go nowhere."""
+        if self.filter in (Filter.ALL, Filter.NOT_IN_GOLD):
+            found = self._find_where(self._place + 1, 1, self._waiting)
+            if found is not None:
+                self._move_to(found)
+                return ""
+            found = self._find_where(0, 1, self._waiting)
+            if found is not None:
+                self._move_to(found)
+                return "back to the first item not in gold"
+        if self.next():
+            return ""
+        if not self.matches(self.position):
+            self._move_to(self._find(0, 1))  # the last item of the filter left it: go back to its first
+        return "that was the last item"
+
     def set_filter(self, filter_: Filter) -> int:
         """Switch filters, landing on the nearest passing item; returns how many items pass."""
         self.filter = filter_
         if self.items and not self.matches(self.position):
             forward = self._find(self._place, 1)
             self._move_to(forward if forward is not None else self._find(self._place, -1))
-        return sum(1 for index in range(len(self.items)) if self.matches(index))
+        return self.filter_count
 
     def cycle_filter(self) -> int:
         """Switch to the next filter; returns how many items pass it."""
         members = list(Filter)
         return self.set_filter(members[(members.index(self.filter) + 1) % len(members)])
+
+    def _matching_places(self) -> list[int]:
+        """The places in the visiting order whose items pass the filter, recounted only when something they
+        depend on changed (gold, the filter, the order, the items loaded)."""
+        key = (self.gold.version, self.filter, self.order.by_confidence, len(self.items))
+        if self._matching is None or self._matching[0] != key:
+            places = [place for place in range(len(self.items)) if self.matches(self.order.index_at(place))]
+            self._matching = (key, places)
+        return self._matching[1]
+
+    @property
+    def filter_count(self) -> int:
+        """How many items pass the filter."""
+        return len(self.items) if self.filter is Filter.ALL else len(self._matching_places())
+
+    @property
+    def filter_place(self) -> int:
+        """The current item's place among the items passing the filter, from 1 (0 when it does not pass)."""
+        if self.filter is Filter.ALL:
+            return self._place + 1
+        places = self._matching_places()
+        at = bisect_left(places, self._place)
+        return at + 1 if at < len(places) and places[at] == self._place else 0
 
     def order_by_confidence(self, enabled: bool) -> None:
         """Visit items least confident first (those without a confidence last), or in file order; the current

@@ -1,7 +1,8 @@
 """What a review works from: the label files a reviewer turns into gold, and the gold they share.
 
 Each `ReviewSource` is one tab of the review app (teacher labels, model predictions); its name is the
-`origin` its approvals carry in gold and the suffix of its checkpoint file. `GoldBook` is gold as this
+`origin` its approvals carry in gold (`gemini` for the teacher, whichever model teaches, so the user's
+files and scripts keep their meaning) and the suffix of its checkpoint file. `GoldBook` is gold as this
 process knows it, shared by every tab so an approval in one shows in the others, and caught up with
 what other reviewers appended before each approval.
 """
@@ -9,23 +10,33 @@ what other reviewers appended before each approval.
 from __future__ import annotations
 
 import shlex
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hcap_tui.config import DEFAULT_DATA_DIR, DataPaths
 from hcap_tui.jsonl import Appended
-from hcap_tui.store import FileMark, GoldIndex, LabeledItem, Store
+from hcap_tui.review.races import RaceValues
+from hcap_tui.safe_text import safe
+from hcap_tui.store import FileMark, GoldIndex, LabeledItem, Store, Tail
+
+MODEL_NAME_SHOWN = 32  # characters of a model name a tab title shows
 
 
 @dataclass(frozen=True)
 class ReviewSource:
-    """A file whose labels a reviewer turns into gold; `name` is its gold `origin` and checkpoint suffix."""
+    """A file whose labels a reviewer turns into gold; `name` is its gold `origin` and checkpoint suffix.
+
+    `copies_model`: approvals copy the model and digest of the prediction; `copies_teacher`: they copy which
+    teacher and model proposed the label, and the tab is titled with that model.
+    """
 
     name: str
     title: str
     file: str
     fill_command: str
-    copies_model: bool
+    copies_model: bool = False
+    copies_teacher: bool = False
 
     def path(self, paths: DataPaths) -> Path:
         """The source file inside a data folder."""
@@ -37,12 +48,22 @@ class ReviewSource:
             return self.fill_command
         return f"{self.fill_command} --data-dir {shlex.quote(str(paths.root))}"
 
+    def title_for(self, models: Counter[str]) -> str:
+        """The tab's title: for the teacher, with the model that proposed most of its labels ("Teacher ·
+        gemini-2.5-flash", "+1" when others did too)."""
+        if not self.copies_teacher or not models:
+            return self.title
+        (top, _), others = models.most_common(1)[0], len(models) - 1
+        name = safe(top).replace("\n", " ")
+        name = name if len(name) <= MODEL_NAME_SHOWN else name[: MODEL_NAME_SHOWN - 1] + "…"
+        return f"{self.title} · {name}" + (f" +{others}" if others else "")
 
-GEMINI = ReviewSource("gemini", "Gemini Review", "labeled", "hcap label --count 200", copies_model=False)
+
+TEACHER = ReviewSource("gemini", "Teacher", "labeled", "hcap label --count 200", copies_teacher=True)
 PREDICTIONS = ReviewSource(
     "predictions", "Model Predictions", "predictions", "hcap predict --count 20", copies_model=True
 )
-SOURCES = (GEMINI, PREDICTIONS)
+SOURCES = (TEACHER, PREDICTIONS)
 
 
 class GoldBook:
@@ -52,8 +73,11 @@ class GoldBook:
     `mark` is how far through the gold file the book has read, so catching up reads only the new tail.
     """
 
-    def __init__(self, index: GoldIndex, mark: FileMark | None = None) -> None:
+    def __init__(self, index: GoldIndex, mark: FileMark | None = None, race_fields: tuple[str, ...] = ()) -> None:
         self._by_input = dict(index.by_input)
+        self.races = RaceValues(race_fields)
+        """The race-level values gold gives each race's runners."""
+        self.races.load((key, item.label) for key, item in self._by_input.items())
         self.problems = index.loaded.problems
         """Lines of the full read that were skipped (for the notification at start)."""
         self.mark = mark
@@ -64,12 +88,23 @@ class GoldBook:
     def load(cls, store: Store) -> GoldBook:
         """Read gold in full; the mark is taken first, so a line appended meanwhile is at worst read twice."""
         mark = store.gold_mark()
-        return cls(store.gold(), mark)
+        return cls(store.gold(), mark, tuple(f.name for f in store.schema.race_fields))
 
-    def reset(self, other: GoldBook) -> None:
+    def reset(self, index: GoldIndex, mark: FileMark | None) -> None:
         """Take over a fresh full read (after gold was rewritten under this book)."""
-        self._by_input, self.mark = other._by_input, other.mark
+        for key in list(self._by_input):
+            if key not in index.by_input:
+                self.put(key, None)
+        for key, item in index.by_input.items():
+            self.put(key, item)
+        self.mark = mark
         self.version += 1
+
+    def take_in(self, tail: Tail) -> None:
+        """Take in the lines a read of gold's tail found (in file order) and where that read stopped."""
+        for item in tail.items:
+            self.put(item.formatted_input, item)
+        self.mark = tail.mark
 
     def catch_up(self, store: Store) -> bool:
         """Take in the lines appended to gold since the book last read it; False when only a full reload can
@@ -77,9 +112,7 @@ class GoldBook:
         tail = store.gold_since(self.mark)
         if tail is None:
             return False
-        items, self.mark = tail
-        for item in items:
-            self.put(item.formatted_input, item)
+        self.take_in(tail)
         return True
 
     def appended(self, receipt: Appended) -> None:
@@ -116,5 +149,6 @@ class GoldBook:
         previous = self._by_input.pop(formatted_input, None)
         if item is not None:
             self._by_input[formatted_input] = item
+        self.races.put(formatted_input, item.label if item is not None else None)
         self.version += 1
         return previous
