@@ -48,8 +48,8 @@ from typer.testing import CliRunner
 from hcap_tui.cli import app
 from hcap_tui.config import DataPaths
 from hcap_tui.jsonl import JsonlFile, LineProblem
-from hcap_tui.review_session import ReviewSession
-from hcap_tui.review_sources import GEMINI, GoldBook
+from hcap_tui.review.session import ReviewSession
+from hcap_tui.review.sources import TEACHER, GoldBook
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store, flat_record
 
@@ -79,16 +79,16 @@ REVIEWER = r"""
 import json, sys, time
 from pathlib import Path
 from hcap_tui.config import DataPaths
-from hcap_tui.review_errors import GoldChanged, GoldReplaced
-from hcap_tui.review_session import ReviewSession
-from hcap_tui.review_sources import GEMINI, GoldBook
+from hcap_tui.review.errors import ConfirmApproval, GoldChanged
+from hcap_tui.review.session import ReviewSession
+from hcap_tui.review.sources import TEACHER, GoldBook
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store
 
 folder, name, seconds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 store = Store(DataPaths(folder), LabelSchema.default())
 text = store.schema.texts[0].name
-session = ReviewSession(store, GEMINI, GoldBook.load(store), name)
+session = ReviewSession(store, TEACHER, GoldBook.load(store), name)
 session.extend(store.labeled().items)
 session.finish_loading()
 print(json.dumps({"ready": name}), flush=True)
@@ -100,13 +100,13 @@ while time.monotonic() < deadline:
     believed = session.gold_item
     at = session.position
     try:
-        session.approve()
+        try:
+            session.approve()
+        except ConfirmApproval:  # the item is in gold already: the reviewer presses Enter again to replace it
+            session.approve()
     except GoldChanged:
         print(json.dumps({"warned": token}), flush=True)
         continue  # the draft stays; the next approve replaces the other reviewer's line, as Enter again does
-    except GoldReplaced:
-        session.gold.reset(GoldBook.load(store))
-        continue
     print(json.dumps({"token": token, "believed": believed.record.get(text) if believed else None}), flush=True)
     if session.position == at:
         session.first()
@@ -401,7 +401,7 @@ def surrogate_cases(data: Path) -> Row:
     outcomes.append(result.exit_code == 0 and json.loads(paths.training.read_text())["prompt"] == odd)
     paths.gold.unlink()
     store = Store(paths, SCHEMA)
-    session = ReviewSession(store, GEMINI, GoldBook.load(store), "faults")
+    session = ReviewSession(store, TEACHER, GoldBook.load(store), "faults")
     session.extend(store.labeled().items)
     session.finish_loading()
     try:

@@ -27,8 +27,8 @@ from hcap_tui.cli import app
 from hcap_tui.config import DataPaths
 from hcap_tui.export import split_key
 from hcap_tui.jsonl import JsonlFile, encode
-from hcap_tui.review_session import ReviewSession
-from hcap_tui.review_sources import GEMINI, GoldBook
+from hcap_tui.review.session import ReviewSession
+from hcap_tui.review.sources import TEACHER, GoldBook
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store, flat_record
 
@@ -250,7 +250,7 @@ def test_export_writes_an_item_with_a_lone_surrogate(data_dir: Path) -> None:
 def test_approving_an_item_with_a_lone_surrogate(paths: DataPaths, schema: LabelSchema) -> None:
     paths.labeled.write_text(SURROGATE_LINE, encoding="utf-8")
     store = Store(paths, schema)
-    session = ReviewSession(store, GEMINI, GoldBook.load(store), "ann")
+    session = ReviewSession(store, TEACHER, GoldBook.load(store), "ann")
     session.extend(store.labeled().items)
     session.finish_loading()
     session.toggle("in_form")

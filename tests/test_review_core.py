@@ -20,7 +20,7 @@ from hcap_tui.config import DataPaths
 from hcap_tui.review.checks import approval_warnings, race_summary
 from hcap_tui.review.errors import ConfirmApproval, GoldChanged, ReviewError, WriteFailed
 from hcap_tui.review.held_keys import HeldKeys
-from hcap_tui.review.parts import InputParts, race_key
+from hcap_tui.input_parts import race_key, split_input
 from hcap_tui.review.reader import read_appended, read_source
 from hcap_tui.review.session import ReviewSession
 from hcap_tui.review.sources import PREDICTIONS, TEACHER, GoldBook
@@ -147,9 +147,9 @@ def test_checkpoint_throttle_tells_a_failure_once_until_writing_works_again() ->
 
 
 def test_input_parts_and_field_size() -> None:
-    parts = InputParts.split(runner(1))
+    parts = split_input(runner(1))
     assert (parts.result, parts.race, parts.runners) == ("3th of 14, well beaten", RACE, 14)
-    assert InputParts.split("Won | [HORSE]: Made all").runners is None
+    assert split_input("Won | [HORSE]: Made all").runners is None
     assert race_key(runner(1)) == race_key(runner(5)) != race_key(runner(1, "Another race"))
     assert race_key("10th of 16 | [HORSE]: No race comment") is None
 

@@ -45,6 +45,16 @@ def race_paragraph(text: str) -> str:
     return _split(text)[1]
 
 
+def race_key(text: str) -> int | None:
+    """A fingerprint of an item's `[RACE]` paragraph, shared by every runner of the race; None without one.
+
+    A hash rather than the text, so an index over a large gold file holds a number per item; two races sharing
+    one would at worst show a needless warning.
+    """
+    race = race_paragraph(text)
+    return hash(race) if race else None
+
+
 def _split(text: str) -> tuple[str, str, str]:
     """(result, race, horse) as they stand in the text."""
     if text.startswith(RACE_TAG):

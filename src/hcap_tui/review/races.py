@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hcap_tui.gcpause import gc_paused
-from hcap_tui.review.parts import race_key
+from hcap_tui.input_parts import race_key
 
 
 class RaceValues:

@@ -31,12 +31,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from hcap_tui.input_parts import race_paragraph, split_input
 from hcap_tui.jsonl import Appended
 from hcap_tui.review.checks import approval_warnings
 from hcap_tui.review.errors import ConfirmApproval, GoldChanged, ReviewError
 from hcap_tui.review.navigation import Filter, ReviewNavigation
 from hcap_tui.review.order import VisitOrder
-from hcap_tui.review.parts import HORSE_MARKER, RACE_MARKER, InputParts
 from hcap_tui.review.sources import GoldBook, ReviewSource
 from hcap_tui.review.writer import Approval, ApprovalPlan, ApprovalWritten, GoldWriter, UndoWritten
 from hcap_tui.safe_text import safe
@@ -201,12 +201,13 @@ class ReviewSession(ReviewNavigation):
         """The current item's field size: from its result line, or for a winner from another runner of its race."""
         item = self.current.formatted_input
         if item not in self._runners:
-            parts = InputParts.split(item)
+            parts = split_input(item)
             runners = parts.runners
             if runners is None and parts.race:
-                race = f"{RACE_MARKER}{parts.race}{HORSE_MARKER}"
-                sibling = next((other for other in self.items if race in other.formatted_input), None)
-                runners = InputParts.split(sibling.formatted_input).runners if sibling else None
+                sibling = next(
+                    (other for other in self.items if race_paragraph(other.formatted_input) == parts.race), None
+                )
+                runners = split_input(sibling.formatted_input).runners if sibling else None
             self._runners[item] = runners
         return self._runners[item]
 

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from hcap_tui.review.parts import InputParts
+from hcap_tui.input_parts import split_input
 from hcap_tui.safe_text import safe
 from hcap_tui.schema import SchemaField
 from hcap_tui.tui.layout import allocate
@@ -65,7 +65,7 @@ class ItemView(Vertical):
         """Display an item; `gold_note` marks one already in gold, `failure` a prediction the model failed."""
         same = formatted_input == self._shown
         self._shown = formatted_input
-        parts = InputParts.split(formatted_input)
+        parts = split_input(formatted_input)
         result = Text(safe(parts.result), style="bold")
         if gold_note:
             result.append(f"   ● {safe(gold_note)}", style="bold green")
