@@ -35,3 +35,11 @@ def safe(text: str) -> str:
         return text  # the usual case: nothing to do
     text = _SEQUENCE.sub("", text.replace("\r\n", "\n"))
     return _CONTROL.sub(_picture, text)
+
+
+def one_line(text: str, width: int | None = None) -> str:
+    """`safe(text)` on one line: runs of whitespace (line breaks too) as one space, cut to `width` with an ellipsis."""
+    line = " ".join(safe(text).split())
+    if width is None or len(line) <= width:
+        return line
+    return line[: max(width - 1, 1)] + "…"

@@ -15,8 +15,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from hcap_tui.one_line import one_line
-from hcap_tui.safe_text import safe
+from hcap_tui.safe_text import one_line, safe
 from hcap_tui.stats import CorrectionGroup, Stats
 
 DIGEST_SHOWN = 8  # hex digits of a model digest that tell versions apart

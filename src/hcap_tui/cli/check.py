@@ -16,7 +16,7 @@ from hcap_tui.config import Project, open_project
 from hcap_tui.errors import DataError, os_problem
 from hcap_tui.export import empty_texts
 from hcap_tui.jsonl import STALE_AFTER_S, JsonlFile, LineProblem, temp_files
-from hcap_tui.one_line import one_line
+from hcap_tui.safe_text import one_line
 from hcap_tui.races import race_conflicts
 from hcap_tui.store import Store
 from hcap_tui.uncertain import interrupted_pools

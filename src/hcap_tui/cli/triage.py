@@ -11,7 +11,7 @@ import typer
 
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
 from hcap_tui.config import open_project
-from hcap_tui.one_line import one_line
+from hcap_tui.safe_text import one_line
 from hcap_tui.store import Store
 from hcap_tui.triage import DEFAULT_FOLDS, GoldCheck, SignalDoubt, Suspect, Triage, triage
 
