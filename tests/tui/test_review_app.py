@@ -298,11 +298,13 @@ def test_hcap_tui_without_arguments_shows_help() -> None:
 
 
 def predictions_with_confidence(paths: DataPaths) -> None:
-    """Three predictions, the most confident first in the file: 0.97, then 0.6 (better than show), then 0.35."""
+    """Three predictions, the most confident first in the file: 0.97, then 0.6 (better than show), then 0.35.
+
+    Every other signal is certain, so each item's confidence (the product of its signals') is the one given."""
 
     def sure_but(name: str, probability: float) -> dict[str, float]:
         signals = ["in_form", "out_of_form", "better_than_show", "worse_than_show", "race_strength"]
-        return {signal: probability if signal == name else 0.99 for signal in signals}
+        return {signal: probability if signal == name else 1.0 for signal in signals}
 
     confidences = [sure_but("in_form", 0.97), sure_but("better_than_show", 0.6), sure_but("race_strength", 0.35)]
     write_jsonl(
