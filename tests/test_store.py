@@ -73,7 +73,7 @@ def test_flat_record_puts_provenance_beside_label_fields(store: Store, schema: L
     store.append(store.paths.labeled, [record])
     line = json.loads(store.paths.labeled.read_text(encoding="utf-8"))
     assert list(line) == ["formatted_input", *schema.names, "teacher", "model", "created_at", "prompt_tokens"]
-    loaded = store.labeled()
+    loaded = store.labeled(keep=True)
     assert loaded.problems == []
     [item] = loaded.items
     assert item.formatted_input == "Won | [HORSE]: Made all, kept on gamely"
@@ -126,7 +126,7 @@ def test_legacy_prompt_completion_and_failed_prediction_lines(store: Store, sche
         failed,
         flat_record(schema, "new input", label(), model="flat-hcap:latest", model_digest="sha256:ab", latency_ms=812.5),
     ])
-    loaded = store.predictions()
+    loaded = store.predictions(keep=True)
     assert [(i.formatted_input, i.failed) for i in loaded.items] == [
         ("legacy input", False), ("failed input", True), ("new input", False)
     ]
@@ -140,7 +140,7 @@ def test_old_lines_with_extra_booleans_are_kept(store: Store) -> None:
     old = flat_record(store.schema, "old input", label()) | {"gemini_labeled": True, "human_verified": False,
                                                             "human_corrected": False}
     write_lines(store.paths.labeled, [old])
-    [item] = store.labeled().items
+    [item] = store.labeled(keep=True).items
     assert item.label == label()
     assert item.record["gemini_labeled"] is True and item.record["human_corrected"] is False
 
@@ -158,7 +158,7 @@ def test_gold_last_write_wins(store: Store) -> None:
     store.approve(flat_record(store.schema, "A", label(), origin="gemini"))
     store.approve(flat_record(store.schema, "B", label()))
     store.approve(flat_record(store.schema, "A", label(in_form=True), origin="predictions"))
-    gold = store.gold()
+    gold = store.gold(keep=True)
     assert gold.by_input["A"].label == label(in_form=True)
     assert gold.by_input["A"].record["origin"] == "predictions"
     assert gold.superseded == 1

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import heapq
+import itertools
 import math
 import random
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,14 +94,11 @@ def format_input(row: dict[str, str]) -> str | None:
     of runners no smaller than it, and a distance beaten that is blank, text or not negative.
     """
     horse = row.get(HORSE) or ""
-    position = _whole_number(row.get(POSITION) or "")
-    runners = _whole_number(row.get(RUNNERS) or "")
-    if len(horse.strip()) <= MIN_HORSE_COMMENT or position is None or runners is None or position > runners:
-        return None
     beaten = row.get(BEATEN) or ""
-    lengths = _number(beaten)
-    if lengths is not None and lengths < 0:
+    placing = _eligible_placing(horse, row.get(POSITION) or "", row.get(RUNNERS) or "", beaten)
+    if placing is None:
         return None
+    position, runners = placing
     if position == 1:
         parts = [WINNER]
     else:
@@ -113,6 +112,20 @@ def format_input(row: dict[str, str]) -> str | None:
     return PART_SEPARATOR.join(parts)
 
 
+def _eligible_placing(horse: str, position_text: str, runners_text: str, beaten: str) -> tuple[int, int] | None:
+    """(position, runners) of an eligible row's cells, None when the row is not eligible (see `format_input`)."""
+    if len(horse.strip()) <= MIN_HORSE_COMMENT:
+        return None
+    position = _whole_number(position_text)
+    runners = _whole_number(runners_text)
+    if position is None or runners is None or position > runners:
+        return None
+    lengths = _number(beaten)
+    if lengths is not None and lengths < 0:
+        return None
+    return position, runners
+
+
 def row_problem(row: dict[str, str]) -> str | None:
     """Why a row's numbers cannot be right (so it is not eligible, and `hcap check` lists it), or None.
 
@@ -120,18 +133,23 @@ def row_problem(row: dict[str, str]) -> str | None:
     (nk, shd); a number of runners that is not a whole number above 0, a position behind the last
     runner, or a negative distance beaten are not.
     """
-    runners_text = (row.get(RUNNERS) or "").strip()
+    return _cells_problem(row.get(POSITION) or "", row.get(RUNNERS) or "", row.get(BEATEN) or "")
+
+
+def _cells_problem(position_text: str, runners_text: str, beaten: str) -> str | None:
+    """`row_problem` of a row's position, runners and distance beaten cells."""
+    runners_text = runners_text.strip()
     if not runners_text:
         return None
     runners = _whole_number(runners_text)
     if runners is None:
         return f"{RUNNERS} {runners_text!r} is not a whole number of runners"
-    position = _whole_number(row.get(POSITION) or "")
+    position = _whole_number(position_text)
     if position is not None and position > runners:
         return f"{POSITION} {position} is behind the last of {runners} runners"
-    lengths = _number(row.get(BEATEN) or "")
+    lengths = _number(beaten)
     if lengths is not None and lengths < 0:
-        return f"{BEATEN} {(row.get(BEATEN) or '').strip()!r} is negative"
+        return f"{BEATEN} {beaten.strip()!r} is negative"
     return None
 
 
@@ -182,38 +200,84 @@ class CommentsFile:
         """Each data row in file order: a Comment when eligible, a RowProblem when it cannot be read right
         (not UTF-8, not CSV, the wrong number of cells, impossible numbers), None when merely not eligible."""
         columns = self.header()
-        for line_no, raw in self._data_records():
-            yield self._entry(columns, raw, line_no)
+        for line_no, cells in self._data_cells():
+            yield self._entry(columns, cells, line_no)
 
     def count(self) -> CommentCounts:
-        """Rows and eligible rows in the file, and the rows that cannot be read right."""
+        """Rows and eligible rows in the file, and the rows that cannot be read right: what `scan` says of each
+        row, found from only the cells eligibility reads (no Comment is built)."""
+        columns = self.header()
+        width = len(columns)
+        horse, position, runners, beaten = (columns.index(name) for name in (HORSE, POSITION, RUNNERS, BEATEN))
         rows = eligible = 0
         problems: list[RowProblem] = []
-        for entry in self.scan():
+        for line_no, cells in self._data_cells():
             rows += 1
-            if isinstance(entry, Comment):
-                eligible += 1
-            elif entry is not None:
-                problems.append(entry)
+            if type(cells) is str:
+                problems.append(RowProblem(self.path, line_no, f"{cells}; skipped"))
+            elif len(cells) != width:
+                problems.append(RowProblem(self.path, line_no, _width_problem(len(cells), width)))
+            else:
+                verdict = _verdict(cells[horse], cells[position], cells[runners], cells[beaten])
+                if verdict is True:
+                    eligible += 1
+                elif verdict:
+                    problems.append(RowProblem(self.path, line_no, f"{verdict}; skipped"))
         return CommentCounts(rows=rows, eligible=eligible, problems=problems)
 
-    def _entry(self, columns: list[str], raw: bytes, line_no: int) -> Comment | RowProblem | None:
-        """One raw data record as a Comment, a RowProblem or None (see `scan`)."""
-        try:
-            cells = _parse_record(raw)
-        except _BadRow as exc:
-            return RowProblem(self.path, line_no, f"{exc}; skipped")
+    def _entry(self, columns: list[str], cells: list[str] | str, line_no: int) -> Comment | RowProblem | None:
+        """One data record's cells (or why it has none) as a Comment, a RowProblem or None (see `scan`)."""
+        if isinstance(cells, str):
+            return RowProblem(self.path, line_no, f"{cells}; skipped")
         if len(cells) != len(columns):
-            return RowProblem(
-                self.path, line_no,
-                f"{len(cells)} cells where the header has {len(columns)} (a line break or comma outside quotes?); "
-                "skipped",
-            )
+            return RowProblem(self.path, line_no, _width_problem(len(cells), len(columns)))
         row = dict(zip(columns, cells))
         problem = row_problem(row)
         if problem is not None:
             return RowProblem(self.path, line_no, f"{problem}; skipped")
         return _comment(row, line_no)
+
+    def _data_cells(self) -> Iterator[tuple[int, list[str] | str]]:
+        """Each data record as (line, cells), or (line, why it cannot be read): what `_parse_record` makes of each
+        record on its own, through one csv reader for the whole file (a reader per record costs twice as much).
+
+        The shared reader is handed one record at a time. Should it take more than one to make a row (a stray
+        quote in an unquoted cell can leave it inside quotes at a record's end), or fail on one, the records it
+        took are parsed again one by one, so every record is split exactly as on its own.
+        """
+        handed: deque[tuple[int, bytes, bool]] = deque()  # (line, raw, given to the reader) not yet answered
+        records = self._data_records()
+
+        def texts() -> Iterator[str]:
+            for line_no, raw in records:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    handed.append((line_no, raw, False))
+                    continue
+                handed.append((line_no, raw, True))
+                yield text.rstrip("\r\n")
+
+        reader = csv.reader(texts())
+        answered = 0  # records the reader has taken so far
+        while True:
+            try:
+                row: list[str] | None = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                row = None
+            taken, answered = reader.line_num - answered, reader.line_num
+            whole = row is not None and taken == 1  # the row is that one record's, exactly
+            while taken:
+                line_no, raw, given = handed.popleft()
+                if given:
+                    taken -= 1
+                    yield line_no, (row if whole else _cells_or_reason(raw))  # type: ignore[misc]
+                else:
+                    yield line_no, _cells_or_reason(raw)
+        for line_no, raw, _ in handed:  # after the last row: records that are not text
+            yield line_no, _cells_or_reason(raw)
 
     def random_sample(self, count: int, seed: int | None = None, exclude: Iterable[str] = ()) -> list[Comment]:
         """`count` eligible comments drawn uniformly without replacement, skipping excluded inputs.
@@ -237,7 +301,7 @@ class CommentsFile:
             key = draw()
             if len(heap) >= count and key >= -heap[0][0]:
                 continue
-            comment = self._entry(columns, raw, line_no)
+            comment = self._entry(columns, _cells_or_reason(raw), line_no)
             if not isinstance(comment, Comment):
                 continue
             eligible += 1
@@ -277,22 +341,25 @@ class CommentsFile:
         except OSError as exc:
             raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
         with handle:
-            pending: list[bytes] = []
-            quotes = 0
-            start = 0
-            for line_no, line in enumerate(handle, start=1):
-                if line_no == 1 and line.startswith(_BOM):
-                    line = line[len(_BOM) :]
-                if not pending:
-                    start = line_no
-                pending.append(line)
-                quotes += line.count(b'"')
-                if quotes % 2:
-                    continue
-                record = pending[0] if len(pending) == 1 else b"".join(pending)
-                pending, quotes = [], 0
-                if record.strip():
-                    yield start, record
+            pending: list[bytes] = []  # the lines of a record whose quotes are still open
+            quotes = start = 0
+            lines = enumerate(handle, start=1)
+            first = next(lines, None)
+            if first is not None:
+                lines = itertools.chain([(1, first[1].removeprefix(_BOM))], lines)
+            for line_no, line in lines:
+                if pending:
+                    pending.append(line)
+                    quotes += line.count(b'"')
+                    if quotes & 1:
+                        continue
+                    record, pending = b"".join(pending), []
+                    if not record.isspace():
+                        yield start, record
+                elif line.count(b'"') & 1:
+                    pending, quotes, start = [line], 1, line_no
+                elif line and not line.isspace():  # a whole record on one line: most rows
+                    yield line_no, line
             if pending:
                 raise DataError(
                     f"{self.path} line {start} opens a quoted cell that is never closed: "
@@ -300,8 +367,41 @@ class CommentsFile:
                 )
 
 
+def _width_problem(cells: int, columns: int) -> str:
+    """Why a row with the wrong number of cells is skipped."""
+    return f"{cells} cells where the header has {columns} (a line break or comma outside quotes?); skipped"
+
+
 class _BadRow(ValueError):
     """A record that is not UTF-8 or not CSV; its message says which."""
+
+
+def _cells_or_reason(raw: bytes) -> list[str] | str:
+    """A raw record's cells, or why it has none."""
+    try:
+        return _parse_record(raw)
+    except _BadRow as exc:
+        return str(exc)
+
+
+def _verdict(horse: str, position: str, runners: str, beaten: str) -> bool | str:
+    """What eligibility makes of a row's cells: True when eligible, why when `row_problem` finds a problem, False
+    when it is merely not eligible. Plain whole numbers, as nearly every row has, are read directly."""
+    if _plain_whole(runners) and _plain_whole(position):
+        places, field = int(position), int(runners)
+        if field >= 1 and (places <= field or places < 1):
+            lengths = _number(beaten) if beaten else None
+            if lengths is None or lengths >= 0:
+                return places >= 1 and len(horse.strip()) > MIN_HORSE_COMMENT
+    problem = _cells_problem(position, runners, beaten)
+    if problem is not None:
+        return problem
+    return _eligible_placing(horse, position, runners, beaten) is not None
+
+
+def _plain_whole(text: str) -> bool:
+    """Whether a cell is a short run of ASCII digits, whose value int() gives exactly as `_whole_number` reads it."""
+    return len(text) < 10 and text.isdecimal() and text.isascii()
 
 
 def _parse_record(raw: bytes) -> list[str]:

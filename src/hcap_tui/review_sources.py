@@ -64,7 +64,7 @@ class GoldBook:
     def load(cls, store: Store) -> GoldBook:
         """Read gold in full; the mark is taken first, so a line appended meanwhile is at worst read twice."""
         mark = store.gold_mark()
-        return cls(store.gold(), mark)
+        return cls(store.gold(keep=True), mark)
 
     def reset(self, other: GoldBook) -> None:
         """Take over a fresh full read (after gold was rewritten under this book)."""

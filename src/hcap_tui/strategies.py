@@ -57,7 +57,7 @@ def teacher_candidates(store: Store, seed: int | None) -> Candidates:
     A formatted_input labelled more than once counts once, with its last label.
     """
     exclude = store.keys(store.paths.gold) | store.keys(store.paths.predictions)
-    loaded = store.labeled()
+    loaded = store.labeled(keep=("metadata",))  # a disagreement's line carries the teacher line's metadata
     latest: dict[str, LabeledItem] = {}
     for item in loaded.items:
         if item.label is not None and item.formatted_input not in exclude:

@@ -86,7 +86,7 @@ def recover_pool(store: Store, pool: PoolFile, model: str, digest: str | None) -
 
     None when the sidecar comes from another model or version: its confidences say nothing about this one.
     """
-    items = store.read(pool.path).items
+    items = store.read(pool.path, keep=True).items
     if any(item.record.get("model") != model or item.record.get("model_digest") != digest for item in items):
         return None
     done = store.keys(store.paths.gold) | store.keys(store.paths.predictions)

@@ -67,7 +67,7 @@ def read_source(store: Store, source: ReviewSource) -> Iterator[ReadEvent]:
     batch: list[LabeledItem] = []
     problems: list[LineProblem] = []
     size = FIRST_CHUNK
-    for entry in store.scan(path):
+    for entry in store.scan(path, keep=True):
         if isinstance(entry, LineProblem):
             problems.append(entry)
             continue
