@@ -10,11 +10,16 @@ import csv
 import heapq
 import itertools
 import math
+import os
+import pickle
 import random
+import subprocess
+import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hcap_tui.errors import DataError
 
@@ -30,6 +35,8 @@ MIN_HORSE_COMMENT = 20  # a horse comment must be longer than this to be worth l
 # The pieces of a formatted_input; `input_parts.split_input` reads them back with the same constants.
 WINNER, RACE_TAG, HORSE_TAG, PART_SEPARATOR = "Won", "[RACE]: ", "[HORSE]: ", " | "
 _BOM = b"\xef\xbb\xbf"
+COUNT_ASIDE_FROM = 32 * 2**20  # bytes of comments.csv (about 55,000 rows) from which `count_aside` pays off
+NOT_UTF8 = "not UTF-8 text (re-save the file as UTF-8)"
 
 # A record is already whole in memory when the csv module splits it, so its per-cell limit (128 KiB by
 # default, which would turn one long, correctly quoted comment into a parse error) guards nothing here.
@@ -217,13 +224,48 @@ class CommentsFile:
                 problems.append(RowProblem(self.path, line_no, f"{cells}; skipped"))
             elif len(cells) != width:
                 problems.append(RowProblem(self.path, line_no, _width_problem(len(cells), width)))
-            else:
-                verdict = _verdict(cells[horse], cells[position], cells[runners], cells[beaten])
-                if verdict is True:
-                    eligible += 1
-                elif verdict:
-                    problems.append(RowProblem(self.path, line_no, f"{verdict}; skipped"))
+            elif (verdict := _verdict(cells[horse], cells[position], cells[runners], cells[beaten])) is True:
+                eligible += 1
+            elif verdict:
+                problems.append(RowProblem(self.path, line_no, f"{verdict}; skipped"))
         return CommentCounts(rows=rows, eligible=eligible, problems=problems)
+
+    def count_aside(self) -> Callable[[], CommentCounts]:
+        """Start `count` in a process of its own, on the other core, for a command with other files to read
+        meanwhile; the function returned waits for the counts and raises what `count` raised.
+
+        A file under `COUNT_ASIDE_FROM` bytes, or a machine with one core, is counted here when the counts are
+        asked for: a process would cost more than it saves. Ctrl-C does not reach the counting process (it runs
+        in a session of its own), and the counts are read back when asked for, or the process is ended.
+        """
+        try:
+            large = self.path.stat().st_size >= COUNT_ASIDE_FROM
+        except OSError:
+            large = False  # `count` says what is wrong with it
+        if not large or (os.cpu_count() or 1) < 2:
+            return self.count
+        probe = "import sys; from hcap_tui.comments import _count_to_stdout; _count_to_stdout(sys.argv[1])"
+        counter = subprocess.Popen(
+            [sys.executable, "-c", probe, os.fsencode(self.path)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+
+        def counts() -> CommentCounts:
+            try:
+                answer, _ = counter.communicate()
+            finally:
+                if counter.poll() is None:  # interrupted while waiting
+                    counter.kill()
+                    counter.wait()
+            try:
+                outcome = pickle.loads(answer)
+            except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError):
+                return self.count()  # the process died without an answer (killed, out of memory): count here
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+
+        return counts
 
     def _entry(self, columns: list[str], cells: list[str] | str, line_no: int) -> Comment | RowProblem | None:
         """One data record's cells (or why it has none) as a Comment, a RowProblem or None (see `scan`)."""
@@ -245,18 +287,16 @@ class CommentsFile:
         quote in an unquoted cell can leave it inside quotes at a record's end), or fail on one, the records it
         took are parsed again one by one, so every record is split exactly as on its own.
         """
-        handed: deque[tuple[int, bytes, bool]] = deque()  # (line, raw, given to the reader) not yet answered
-        records = self._data_records()
+        handed: deque[tuple[int, str, bool]] = deque()  # (line, record, given to the reader) not yet answered
+        records = self._records(text=True)
+        next(records, None)  # the header
 
         def texts() -> Iterator[str]:
-            for line_no, raw in records:
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    handed.append((line_no, raw, False))
-                    continue
-                handed.append((line_no, raw, True))
-                yield text.rstrip("\r\n")
+            for line_no, record in records:
+                utf8 = record.isascii() or _is_utf8(record)
+                handed.append((line_no, record, utf8))
+                if utf8:
+                    yield record.rstrip("\r\n")
 
         reader = csv.reader(texts())
         answered = 0  # records the reader has taken so far
@@ -268,16 +308,19 @@ class CommentsFile:
             except csv.Error:
                 row = None
             taken, answered = reader.line_num - answered, reader.line_num
+            if taken == 1 and row is not None and len(handed) == 1:  # one record, one row: nearly always
+                yield handed.pop()[0], row
+                continue
             whole = row is not None and taken == 1  # the row is that one record's, exactly
             while taken:
-                line_no, raw, given = handed.popleft()
+                line_no, record, given = handed.popleft()
                 if given:
                     taken -= 1
-                    yield line_no, (row if whole else _cells_or_reason(raw))  # type: ignore[misc]
+                    yield line_no, (row if whole else _cells_or_reason(record))  # type: ignore[misc]
                 else:
-                    yield line_no, _cells_or_reason(raw)
-        for line_no, raw, _ in handed:  # after the last row: records that are not text
-            yield line_no, _cells_or_reason(raw)
+                    yield line_no, NOT_UTF8
+        for line_no, _, _ in handed:  # after the last row: records that are not text
+            yield line_no, NOT_UTF8
 
     def random_sample(self, count: int, seed: int | None = None, exclude: Iterable[str] = ()) -> list[Comment]:
         """`count` eligible comments drawn uniformly without replacement, skipping excluded inputs.
@@ -327,44 +370,66 @@ class CommentsFile:
         next(records, None)
         yield from records
 
-    def _records(self) -> Iterator[tuple[int, bytes]]:
-        """Raw CSV records with their first line number, split without decoding or parsing.
+    def _records(self, text: bool = False) -> Iterator[tuple[int, Any]]:
+        """CSV records with their first line number, split without parsing: raw bytes, or with `text` decoded
+        lines (bytes that are not UTF-8 kept as lone surrogates, for the reader to find).
 
         A record ends at a newline outside quotes; quotes balance in pairs (`""` escapes one),
         so a record is complete once its quote count is even. A quote left open at the end of the
         file is an error rather than one giant record that would swallow every row after it.
         """
         try:
-            handle = self.path.open("rb", buffering=1 << 20)
+            if text:  # lines end at "\n" alone, as they do in bytes
+                handle = self.path.open(encoding="utf-8", errors="surrogateescape", newline="\n", buffering=1 << 20)
+            else:
+                handle = self.path.open("rb", buffering=1 << 20)
         except FileNotFoundError:
             raise DataError(f"{self.path} not found: put your comments.csv there, or name it with --csv") from None
         except OSError as exc:
             raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        quote, bom, join = ('"', "\ufeff", "".join) if text else (b'"', _BOM, b"".join)
         with handle:
-            pending: list[bytes] = []  # the lines of a record whose quotes are still open
+            pending: list[Any] = []  # the lines of a record whose quotes are still open
             quotes = start = 0
             lines = enumerate(handle, start=1)
             first = next(lines, None)
             if first is not None:
-                lines = itertools.chain([(1, first[1].removeprefix(_BOM))], lines)
+                lines = itertools.chain([(1, first[1].removeprefix(bom))], lines)
             for line_no, line in lines:
                 if pending:
                     pending.append(line)
-                    quotes += line.count(b'"')
+                    quotes += line.count(quote)
                     if quotes & 1:
                         continue
-                    record, pending = b"".join(pending), []
-                    if not record.isspace():
+                    record, pending = join(pending), []
+                    if not _blank(record):
                         yield start, record
-                elif line.count(b'"') & 1:
+                elif line.count(quote) & 1:
                     pending, quotes, start = [line], 1, line_no
-                elif line and not line.isspace():  # a whole record on one line: most rows
+                elif line and not _blank(line):  # a whole record on one line: most rows
                     yield line_no, line
             if pending:
                 raise DataError(
                     f"{self.path} line {start} opens a quoted cell that is never closed: "
                     'fix its quotes (a quote inside a cell is written "")'
                 )
+
+
+def _blank(record: str | bytes) -> bool:
+    """Whether a record holds only ASCII whitespace (what `bytes.strip` removes)."""
+    if not record.isspace():  # stops at the first other character: at once for any row with data
+        return False
+    return not (record.strip(" \t\n\r\x0b\x0c") if isinstance(record, str) else record.strip())
+
+
+def _count_to_stdout(path: str) -> None:
+    """`CommentsFile.count` of `path` written as a pickle on stdout (or the DataError it raised), for
+    `count_aside`."""
+    try:
+        outcome: CommentCounts | DataError = CommentsFile(Path(path)).count()
+    except DataError as exc:
+        outcome = exc
+    sys.stdout.buffer.write(pickle.dumps(outcome))
 
 
 def _width_problem(cells: int, columns: int) -> str:
@@ -376,21 +441,31 @@ class _BadRow(ValueError):
     """A record that is not UTF-8 or not CSV; its message says which."""
 
 
-def _cells_or_reason(raw: bytes) -> list[str] | str:
-    """A raw record's cells, or why it has none."""
+def _cells_or_reason(record: bytes | str) -> list[str] | str:
+    """A record's cells (raw bytes, or text already decoded), or why it has none."""
     try:
-        return _parse_record(raw)
+        return _parse_record(record) if isinstance(record, bytes) else _split(record)
     except _BadRow as exc:
         return str(exc)
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether decoded text holds no byte that was not UTF-8 (kept as a lone surrogate by `surrogateescape`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _verdict(horse: str, position: str, runners: str, beaten: str) -> bool | str:
     """What eligibility makes of a row's cells: True when eligible, why when `row_problem` finds a problem, False
     when it is merely not eligible. Plain whole numbers, as nearly every row has, are read directly."""
-    if _plain_whole(runners) and _plain_whole(position):
+    if (runners.isdecimal() and position.isdecimal() and runners.isascii() and position.isascii()
+            and len(runners) < 10 and len(position) < 10):  # ints as `_whole_number` reads them, exactly
         places, field = int(position), int(runners)
         if field >= 1 and (places <= field or places < 1):
-            lengths = _number(beaten) if beaten else None
+            lengths = _number(beaten) if "-" in beaten else None  # only a minus sign makes a distance negative
             if lengths is None or lengths >= 0:
                 return places >= 1 and len(horse.strip()) > MIN_HORSE_COMMENT
     problem = _cells_problem(position, runners, beaten)
@@ -399,17 +474,17 @@ def _verdict(horse: str, position: str, runners: str, beaten: str) -> bool | str
     return _eligible_placing(horse, position, runners, beaten) is not None
 
 
-def _plain_whole(text: str) -> bool:
-    """Whether a cell is a short run of ASCII digits, whose value int() gives exactly as `_whole_number` reads it."""
-    return len(text) < 10 and text.isdecimal() and text.isascii()
-
-
 def _parse_record(raw: bytes) -> list[str]:
     """Decode and split one raw record into its cells; `_BadRow` when it cannot be."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _BadRow("not UTF-8 text (re-save the file as UTF-8)") from None
+        raise _BadRow(NOT_UTF8) from None
+    return _split(text)
+
+
+def _split(text: str) -> list[str]:
+    """The cells of one decoded record; `_BadRow` when it is not CSV."""
     try:
         return next(csv.reader([text.rstrip("\r\n")]), [])
     except csv.Error:

@@ -137,19 +137,21 @@ class Stats:
 def compute_stats(project: Project, *, comment_counts: tuple[int, int] | None = None) -> Stats:
     """Count the project's comments, teacher labels, predictions and gold, and the review corrections.
 
-    Each file is read once, as a stream, keeping per input only what the figures need (`tally`).
-    `comment_counts` (rows, eligible rows) stands in for re-reading comments.csv, the slowest part, when a
-    caller that counts again and again (the review app's Stats tab) knows the file has not changed.
+    Each file is read once, as a stream, keeping per input only what the figures need (`tally`); a large
+    comments.csv is counted on the other core meanwhile. `comment_counts` (rows, eligible rows) stands in for
+    re-reading comments.csv, the slowest part, when a caller that counts again and again (the review app's
+    Stats tab) knows the file has not changed.
     """
     schema = project.schema
     store = Store(project.paths, schema)
     signals = tuple(f.name for f in schema.signals)
+    counted = None if comment_counts else _count_comments(project)
     races: list[str] = []
     labeled = tally(store, project.paths.labeled, races)
     predictions = tally(store, project.paths.predictions, races)
     gold = tally(store, project.paths.gold, races, _gold_summary(schema), keep=GOLD_PROVENANCE)
     problems = [str(problem) for t in (labeled, predictions, gold) for problem in t.problems]
-    rows, eligible = comment_counts or _count_comments(project, problems)
+    rows, eligible = comment_counts or counted(problems)  # type: ignore[misc]
     approved = Counter(entry.summary for entry in gold.entries() if entry.summary is not None)
     pending = [entry for key, entry in predictions.latest.items() if key not in gold.latest]
     failed = sum(1 for entry in pending if entry.race_values is None)
@@ -177,30 +179,37 @@ def compute_stats(project: Project, *, comment_counts: tuple[int, int] | None = 
 
 
 # What stats read of each gold line's provenance, and what it keeps of an approved item: its origin, its signal
-# values, the signals its proposal carried (None when it has no proposal) and the model version it came from.
+# values, its proposal's values of the signals (ABSENT where it carried none; None without a proposal) and the
+# model version it came from.
 GOLD_PROVENANCE = ("origin", "proposed", "model", "model_digest")
-GoldSummary = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...] | None, tuple[str | None, str | None]]
+GoldSummary = tuple[str, tuple[Any, ...], tuple[Any, ...] | None, tuple[str | None, str | None]]
+ABSENT = object()  # a signal the proposal did not carry
 
 
 def _gold_summary(schema: LabelSchema) -> Callable[[LabeledItem], GoldSummary | None]:
     """The function reducing a gold item to a `GoldSummary` (None for an item without a label)."""
     signals = tuple(f.name for f in schema.signals)
+    positions = [schema.names.index(name) for name in signals]
 
     def summarise(item: LabeledItem) -> GoldSummary | None:
-        if item.failed:
+        values = item.values
+        if values is None:
             return None
         record = item.record or {}
         origin = record.get("origin")
         proposed = record.get("proposed")
         carried = None
-        if isinstance(proposed, dict):
-            carried = tuple((name, _hashable(proposed[name])) for name in signals if name in proposed)
-        version = (_text(record.get("model")), _text(record.get("model_digest")))
+        if type(proposed) is dict:
+            carried = tuple([proposed.get(name, ABSENT) for name in signals])
+            try:
+                hash(carried)
+            except TypeError:  # a list or an object where a value belongs: counted, never equal to a value
+                carried = tuple([_hashable(value) for value in carried])
         return (
-            origin if isinstance(origin, str) and origin else NO_ORIGIN,
-            tuple(item.value(name) for name in signals),
+            origin if type(origin) is str and origin else NO_ORIGIN,
+            tuple([values[at] for at in positions]),
             carried,
-            version,
+            (_text(record.get("model")), _text(record.get("model_digest"))),
         )
 
     return summarise
@@ -216,17 +225,23 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _count_comments(project: Project, problems: list[str]) -> tuple[int | None, int | None]:
-    """Rows and eligible rows of comments.csv; (None, None) when it is absent or unreadable."""
+def _count_comments(project: Project) -> Callable[[list[str]], tuple[int | None, int | None]]:
+    """Start counting comments.csv (`CommentsFile.count_aside`); the function returned gives its rows and eligible
+    rows, or (None, None) when it is absent or unreadable (saying why in the problems it is given)."""
     path = project.paths.comments
-    if not path.is_file():
-        return None, None
-    try:
-        counts = CommentsFile(path).count()
-    except DataError as exc:
-        problems.append(str(exc))
-        return None, None
-    return counts.rows, counts.eligible
+    counting = CommentsFile(path).count_aside() if path.is_file() else None
+
+    def counted(problems: list[str]) -> tuple[int | None, int | None]:
+        if counting is None:
+            return None, None
+        try:
+            counts = counting()
+        except DataError as exc:
+            problems.append(str(exc))
+            return None, None
+        return counts.rows, counts.eligible
+
+    return counted
 
 
 def _by_origin(gold: Counter[GoldSummary]) -> dict[str, int]:
@@ -259,7 +274,8 @@ def _corrections(
     for (origin, values, carried, version), times in gold.items():
         if carried is None:
             continue
-        proposed, final = dict(carried), dict(zip(signals, values))
+        proposed = {name: value for name, value in zip(signals, carried) if value is not ABSENT}
+        final = dict(zip(signals, values))
         by_origin.setdefault(origin, CorrectionGroup(origin)).add(signals, proposed, final, times)
         if origin == PREDICTIONS_ORIGIN:
             group = by_version.setdefault(version, CorrectionGroup(origin, model=version[0], model_digest=version[1]))

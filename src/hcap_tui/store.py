@@ -227,22 +227,16 @@ class Store:
     def _reader(self, keep: Keep) -> Callable[[dict[str, Any], int], LabeledItem]:
         """The function that turns one record into an item, keeping what `keep` asks of the record."""
         names, values, new = self.schema.names, self.schema.values, LabeledItem.of
-        if keep is True or keep is False:
-            kept = keep
+        fields = () if isinstance(keep, bool) else tuple(keep)
 
-            def item(record: dict[str, Any], line_no: int) -> LabeledItem:
-                formatted = record.get("formatted_input")
-                if type(formatted) is not str or not formatted or record.get("status") == FAILED:
-                    return self._item(record, line_no, record if kept else None)
-                return new(formatted, names, values(record), record if kept else None, line_no)
+        def item(record: dict[str, Any], line_no: int) -> LabeledItem:
+            kept = (record if keep else None) if not fields else {name: record[name] for name in fields if name in record}
+            formatted = record.get("formatted_input")
+            if type(formatted) is not str or not formatted or record.get("status") == FAILED:
+                return self._item(record, line_no, kept)  # the rarer shapes
+            return new(formatted, names, values(record), kept, line_no)
 
-            return item
-        fields = tuple(keep)
-
-        def item_with(record: dict[str, Any], line_no: int) -> LabeledItem:
-            return self._item(record, line_no, {name: record[name] for name in fields if name in record})
-
-        return item_with
+        return item
 
     def _item(self, record: dict[str, Any], line_no: int, kept: dict[str, Any] | None) -> LabeledItem:
         """Interpret one record: flat label, failed prediction, or the older prompt/completion shape; the item

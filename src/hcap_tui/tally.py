@@ -131,6 +131,7 @@ def tally(
     race_numbers = {text: number for number, text in enumerate(races)}
     shared: dict[Any, Any] = {}  # interned (race values, summary) pairs
     latest = result.latest
+    new = tuple.__new__  # builds a Latest without NamedTuple's Python-level constructor
     with gc_paused():  # what is kept stays alive to the end: the cycle collector would only rescan it
         for entry in store.scan(path, keep=keep):
             if type(entry) is LineProblem:
@@ -153,5 +154,5 @@ def tally(
                     race = race_numbers[paragraph] = len(races)
                     races.append(paragraph)
             kept = (race_values, summarise(item))
-            latest[fingerprint(text)] = Latest(item.line, race, shared.setdefault(kept, kept))
+            latest[fingerprint(text)] = new(Latest, (item.line, race, shared.setdefault(kept, kept)))
     return result
