@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from hcap_tui.choices import DEFAULT_POOL_FACTOR, Strategy
 from hcap_tui.comments import CommentsFile
 from hcap_tui.models import LabelResult, Labeller, label_many
 from hcap_tui.predict import PredictionRun, PredictSummary, draw_sample, new_batch_id, prediction_record
@@ -27,15 +27,6 @@ from hcap_tui.schema import LabelSchema
 from hcap_tui.store import DISAGREEING_FIELDS, TEACHER_VALUES, LabeledItem, Store
 from hcap_tui.uncertain import UncertainRun, falling_back, resume_pool
 
-DEFAULT_POOL_FACTOR = 5
-
-
-class Strategy(StrEnum):
-    """How `hcap predict` chooses the items it writes."""
-
-    RANDOM = "random"
-    UNCERTAIN = "uncertain"
-    DISAGREE = "disagree"
 
 
 def disagreements(schema: LabelSchema, teacher: dict[str, Any], model: dict[str, Any]) -> list[str]:
