@@ -119,13 +119,13 @@ async def settle(pilot: Pilot) -> None:
 
 
 async def positions_saved(pilot: Pilot) -> None:
-    """Wait until every tab's checkpoint write (debounced, then done in a worker) has reached the disk."""
-    for _ in range(100):
-        await pilot.app.workers.wait_for_complete()
-        if not any(p.checkpoint_pending for p in pilot.app.screen.query(ReviewPane)):
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("a checkpoint write never happened")
+    """Write every tab's pending checkpoint now, as switching tabs does (rather than waiting out the throttle), and
+    wait until the writes have reached the disk."""
+    await pilot.app.workers.wait_for_complete()
+    for pane in pilot.app.screen.query(ReviewPane):
+        if pane.checkpoint_pending:
+            pane.flush_checkpoint()
+    await pilot.app.workers.wait_for_complete()
 
 
 def _settled(pane: ReviewPane) -> bool:
