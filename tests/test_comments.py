@@ -384,3 +384,22 @@ def test_counting_says_of_every_row_what_a_full_read_says(tmp_path: Path) -> Non
     assert counts.eligible == sum(1 for e in entries if e is not None and not hasattr(e, "reason")) == 23
     assert [str(p) for p in counts.problems] == [str(e) for e in entries if hasattr(e, "reason")]
     assert [p.line for p in counts.problems] == [2, 9, 11, 23, 25, 35]
+
+
+def test_a_large_file_is_counted_in_a_process_of_its_own_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hcap_tui.comments as comments
+
+    path = write_csv(tmp_path / "comments.csv", [row(str(i % 9 + 1), "9", "1") for i in range(50)] + [row("9", "8")])
+    expected = CommentsFile(path).count()
+    broken = write_csv(tmp_path / "broken.csv", [row()])
+    broken.write_text(broken.read_text(encoding="utf-8") + '"an open quote,\n', encoding="utf-8")
+    monkeypatch.setattr(comments, "COUNT_ASIDE_FROM", 1)  # these small files count as large
+    monkeypatch.setattr(comments.os, "cpu_count", lambda: 2)
+    counting, failing = CommentsFile(path).count_aside(), CommentsFile(broken).count_aside()
+    assert not hasattr(counting, "__self__")  # not `CommentsFile.count` itself: a process is counting
+    monkeypatch.setattr(CommentsFile, "count", lambda self: pytest.fail("counted here, not in its own process"))
+    assert counting() == expected and (expected.rows, expected.eligible, len(expected.problems)) == (51, 50, 1)
+    with pytest.raises(DataError, match="broken.csv line 3 opens a quoted cell that is never closed"):
+        failing()

@@ -424,3 +424,26 @@ def test_checkpoints_written_from_two_threads_at_once_never_fail(store: Store, p
     assert errors == []
     assert store.read_checkpoint("gemini") in (Checkpoint(0, "item 0"), Checkpoint(1, "item 1"))
     assert [p.name for p in paths.root.iterdir() if ".tmp-" in p.name] == []
+
+
+def test_items_hold_no_record_unless_asked_and_share_their_field_names(store: Store, schema: LabelSchema) -> None:
+    write_lines(store.paths.gold, [
+        flat_record(schema, "A", label(), origin="gemini", reviewer="ann"),
+        flat_record(schema, "B", label(in_form=True), origin="predictions", model="flat-hcap"),
+    ])
+    compact = store.gold().by_input
+    assert [item.record for item in compact.values()] == [None, None]
+    assert compact["B"].label == label(in_form=True) and list(compact["B"].label) == list(schema.names)
+    assert compact["A"].values == tuple(label().values())
+    enum = schema.enums[0]
+    assert compact["A"].value(enum.name) is enum.values[enum.values.index(label()[enum.name])]  # the schema's string
+    some = store.gold(keep=("origin", "model")).by_input
+    assert some["A"].record == {"origin": "gemini"} and some["B"].record == {"origin": "predictions", "model": "flat-hcap"}
+    whole = store.gold(keep=True).by_input
+    assert whole["A"].record == json.loads(store.paths.gold.read_text(encoding="utf-8").splitlines()[0])
+
+
+def test_reading_chosen_lines_parses_only_those(store: Store, schema: LabelSchema) -> None:
+    write_lines(store.paths.labeled, [flat_record(schema, "one", label()), "not json", "",
+                                      flat_record(schema, "four", label())])
+    assert [(n, r["formatted_input"]) for n, r in JsonlFile(store.paths.labeled).read_lines({2, 4, 9})] == [(4, "four")]
