@@ -8,13 +8,18 @@ with review provenance and a 1,000,000-row comments.csv; items have the user's s
 user starts it, and each reference runs interleaved with it, so both see the same machine; each side's best run
 counts (the one least disturbed by other work), and CPU time is shown beside wall time.
 
-| row | hcap | reference | target |
-| --- | --- | --- | --- |
-| stats, check | `hcap stats`, `hcap check` | one csv.reader pass over comments.csv plus one json.loads per line of labeled.jsonl and goldstandard.jsonl | <= 1.5x its time, <= 150 MiB peak |
-| export | `hcap export` | the old dashboard's data path: read the whole of gold, json.loads every line into a list, build dicts (last line per input wins), split by hash, write both files | <= 1.0x its CPU time |
-| start | `hcap --help` and `hcap COMMAND --help` for every command | `python -c "import typer"` | <= 2x its time |
-| predict | client overhead per item against the Ollama double (`bench_predict`) | a bare httpx POST of the same request | < 5 ms |
-| review (`--only review`) | the review app's first item at 130,000 + 130,000, and its peak memory once loaded | the old dashboard's data path over the same files (read both whole, json.loads into lists, index gold by input) | <= 1.5 s; <= 250 MiB |
+- stats, check: `hcap stats` and `hcap check` against one csv.reader pass over comments.csv plus one json.loads per
+  line of labeled.jsonl and goldstandard.jsonl. Target: at most 1.5x its time, at most 150 MiB.
+- export: `hcap export` against the old dashboard's data path (read the whole of gold, json.loads every line into a
+  list, build dicts with the last line per input winning, split by hash, write both files). Target: at most its
+  CPU time.
+- start: `hcap --help` and `hcap COMMAND --help` for every command against `python -c "import typer"`. Target: at
+  most 2x its time.
+- predict: the client's overhead per item against the Ollama double (`bench_predict`), beside a bare httpx POST
+  of the same request. Target: under 5 ms.
+- review (`--only review`): the review app's first item at 130,000 labeled + 130,000 gold, and its peak memory
+  once every tab has loaded, against the old dashboard's data path over the same files (both read whole,
+  json.loads into lists, gold indexed by input). Target: at most 1.5 s; at most 250 MiB.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ CSV_ROWS = 1_000_000
 HCAP = [sys.executable, "-c", "import sys; from hcap_tui.cli import main; sys.argv[0] = 'hcap'; main()"]
 TIME = Path("/usr/bin/time")  # GNU time: a small parent, so a measured process's peak memory is its own
 # The counting process `hcap stats` and `hcap check` start for a large comments.csv (`CommentsFile.count_aside`).
-COUNTER = [sys.executable, "-c", "import sys; from hcap_tui.comments import _count_to_stdout; _count_to_stdout(sys.argv[1])"]
+COUNTER = [sys.executable, "-c",
+           "import sys; from hcap_tui.comments import _count_to_stdout; _count_to_stdout(sys.argv[1])"]
 
 # The reference for `hcap stats` and `hcap check`: one csv pass over comments.csv and one json.loads per line.
 SINGLE_PASS = """
@@ -111,7 +117,8 @@ def run(argv: Sequence[str]) -> Run:
             proc = subprocess.run([str(TIME), "-f", "%e %U %S %M", "-o", report.name, *argv], capture_output=True,
                                   check=False)
             wall, user, system, peak_kib = (float(v) for v in report.read().split()[-4:])
-        return Run(wall, user + system, peak_kib / 1024, proc.returncode, (proc.stdout + proc.stderr).decode(errors="replace"))
+        out = (proc.stdout + proc.stderr).decode(errors="replace")
+        return Run(wall, user + system, peak_kib / 1024, proc.returncode, out)
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = child.stdout.read() if child.stdout else b""
     _, status, usage = os.wait4(child.pid, 0)
@@ -150,7 +157,8 @@ def data_folder(lines: int, csv_rows: int) -> DataPaths:
     started = time.perf_counter()
     paths = build_archive(SCALE, csv_rows=csv_rows, labeled=lines, gold=lines)
     marker.write_text(json.dumps(wanted))
-    sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.0f} MiB" for p in (paths.comments, paths.labeled, paths.gold))
+    files = (paths.comments, paths.labeled, paths.gold)
+    sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.0f} MiB" for p in files)
     print(f"built {SCALE} ({sizes}) in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return paths
 
@@ -201,8 +209,9 @@ def bench_export(paths: DataPaths, runs: int, lines: int) -> None:
 
 def commands() -> list[str]:
     """Every command `hcap --help` lists, groups included."""
-    from hcap_tui.cli import app
     from typer.main import get_command
+
+    from hcap_tui.cli import app
 
     return sorted(get_command(app).commands)  # type: ignore[attr-defined]
 

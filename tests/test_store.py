@@ -438,7 +438,8 @@ def test_items_hold_no_record_unless_asked_and_share_their_field_names(store: St
     enum = schema.enums[0]
     assert compact["A"].value(enum.name) is enum.values[enum.values.index(label()[enum.name])]  # the schema's string
     some = store.gold(keep=("origin", "model")).by_input
-    assert some["A"].record == {"origin": "gemini"} and some["B"].record == {"origin": "predictions", "model": "flat-hcap"}
+    assert some["A"].record == {"origin": "gemini"}
+    assert some["B"].record == {"origin": "predictions", "model": "flat-hcap"}
     whole = store.gold(keep=True).by_input
     assert whole["A"].record == json.loads(store.paths.gold.read_text(encoding="utf-8").splitlines()[0])
 

@@ -22,7 +22,7 @@ from hcap_tui.jsonl import LineProblem, encode, write_atomic
 if TYPE_CHECKING:  # `hcap export --help` reads ExportFormat from here without loading the store
     from hcap_tui.config import DataPaths
     from hcap_tui.schema import LabelSchema
-    from hcap_tui.store import GoldIndex, LabeledItem
+    from hcap_tui.store import GoldIndex
 
 DEFAULT_EVAL_FRACTION = 0.1
 # A minority value seen fewer times than this, or in a smaller share of training rows, is too rare to learn reliably.
@@ -129,7 +129,8 @@ class Split:
     def content(self) -> bytes:
         """The file's exact bytes: one JSON line per row."""
         schema, fmt, names = self.schema, self.fmt, self.schema.names
-        return b"".join([encode(export_row(schema, text, dict(zip(names, values)), fmt)) for text, values in self.items])
+        rows = [export_row(schema, text, dict(zip(names, values)), fmt) for text, values in self.items]
+        return b"".join([encode(row) for row in rows])
 
 
 @dataclass

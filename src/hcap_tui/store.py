@@ -230,7 +230,10 @@ class Store:
         fields = () if isinstance(keep, bool) else tuple(keep)
 
         def item(record: dict[str, Any], line_no: int) -> LabeledItem:
-            kept = (record if keep else None) if not fields else {name: record[name] for name in fields if name in record}
+            if fields:
+                kept: dict[str, Any] | None = {name: record[name] for name in fields if name in record}
+            else:
+                kept = record if keep else None
             formatted = record.get("formatted_input")
             if type(formatted) is not str or not formatted or record.get("status") == FAILED:
                 return self._item(record, line_no, kept)  # the rarer shapes

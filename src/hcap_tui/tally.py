@@ -97,8 +97,8 @@ class Tally:
             return []
         texts = self._inputs({entry.line for _, _, values in found for group in values.values() for entry in group})
         return [
-            RaceConflict(self.races[race], name, {value: [texts[e.line] for e in group] for value, group in values.items()})
-            for race, name, values in found
+            RaceConflict(self.races[race], name, {value: [texts[e.line] for e in group] for value, group in by.items()})
+            for race, name, by in found
         ]
 
     def _inputs(self, lines: set[int]) -> dict[int, str]:

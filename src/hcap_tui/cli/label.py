@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from hcap_tui.comments import Comment
     from hcap_tui.config import Project
     from hcap_tui.labeling import LabelRun
-    from hcap_tui.models import LabelResult, Labeller
+    from hcap_tui.models import Labeller, LabelResult
 
 SHOWN_INPUT = 70  # characters of a failed item's input shown in its failure line
 
@@ -91,7 +91,14 @@ def label(
 def _label_with_progress(project: Project, teacher: Labeller, comments: list[Comment], concurrency: int) -> LabelRun:
     """Run the labelling with a progress bar on stderr (when it is a terminal) and a line per failure."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from rich.text import Text
 
     from hcap_tui.labeling import run_labeling
