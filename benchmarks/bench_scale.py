@@ -148,18 +148,19 @@ def verdict(ok: bool) -> str:
 
 
 def data_folder(lines: int, csv_rows: int) -> DataPaths:
-    """The archive folder, built again when its sizes or the generator changed."""
-    marker = SCALE / ".built"
+    """The archive folder of these sizes, built again when the generator changed."""
+    folder = SCALE if (lines, csv_rows) == (LINES, CSV_ROWS) else WORK / f"scale-{lines}-{csv_rows}"
+    marker = folder / ".built"
     wanted = {"lines": lines, "csv_rows": csv_rows, "csv_mtime": comments_csv(csv_rows).stat().st_mtime,
               "archive_mtime": (Path(__file__).parent / "archive.py").stat().st_mtime}
     if marker.exists() and json.loads(marker.read_text()) == wanted:
-        return DataPaths(SCALE)
+        return DataPaths(folder)
     started = time.perf_counter()
-    paths = build_archive(SCALE, csv_rows=csv_rows, labeled=lines, gold=lines)
+    paths = build_archive(folder, csv_rows=csv_rows, labeled=lines, gold=lines)
     marker.write_text(json.dumps(wanted))
     files = (paths.comments, paths.labeled, paths.gold)
     sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.0f} MiB" for p in files)
-    print(f"built {SCALE} ({sizes}) in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(f"built {folder} ({sizes}) in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return paths
 
 
