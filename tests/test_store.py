@@ -436,7 +436,8 @@ def test_items_hold_no_record_unless_asked_and_share_their_field_names(store: St
     assert compact["B"].label == label(in_form=True) and list(compact["B"].label) == list(schema.names)
     assert compact["A"].values == tuple(label().values())
     enum = schema.enums[0]
-    assert compact["A"].value(enum.name) is enum.values[enum.values.index(label()[enum.name])]  # the schema's string
+    value = compact["A"].values[schema.names.index(enum.name)]
+    assert value is enum.values[enum.values.index(label()[enum.name])]  # the schema's own string, shared
     some = store.gold(keep=("origin", "model")).by_input
     assert some["A"].record == {"origin": "gemini"}
     assert some["B"].record == {"origin": "predictions", "model": "flat-hcap"}

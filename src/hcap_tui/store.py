@@ -94,12 +94,6 @@ class LabeledItem:
         """The label's values in field order (schema order, for every item the store reads), or None."""
         return self._values
 
-    def value(self, name: str) -> Any:
-        """One field of the label, without building the dict; KeyError when it has no such field or no label."""
-        if self._values is None or name not in self._names:  # type: ignore[operator]
-            raise KeyError(name)
-        return self._values[self._names.index(name)]  # type: ignore[union-attr]
-
     @property
     def failed(self) -> bool:
         """A prediction the model could not produce; it carries the raw text and reason instead of a label."""
