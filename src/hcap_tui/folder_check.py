@@ -115,14 +115,13 @@ def _check_label_files(project: Project, report: Report) -> dict[Path, Tally]:
     check."""
     store = Store(project.paths, project.schema)
     blank = _blank_texts(project.schema)
-    races: list[str] = []
     tallies: dict[Path, Tally] = {}
     for name in LABEL_FILES:
         path = getattr(project.paths, name)
         if not _present(report, path):
             continue
         try:
-            read = tally(store, path, races, blank if name == "gold" else lambda item: None)
+            read = tally(store, path, blank if name == "gold" else lambda item: None)
         except DataError as exc:
             report.bad(str(exc))
             continue
@@ -163,7 +162,7 @@ def _check_races(project: Project, report: Report, tallies: dict[Path, Tally]) -
         return
     names = " or ".join(f.name for f in fields)
     for path, read in tallies.items():
-        conflicts = read.race_conflicts(tuple(f.name for f in fields))
+        conflicts = read.race_conflicts()
         if not conflicts:
             continue
         races = len({conflict.race for conflict in conflicts})

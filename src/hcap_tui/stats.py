@@ -146,17 +146,15 @@ def compute_stats(project: Project, *, comment_counts: tuple[int, int] | None = 
     store = Store(project.paths, schema)
     signals = tuple(f.name for f in schema.signals)
     counted = None if comment_counts else _count_comments(project)
-    races: list[str] = []
-    labeled = tally(store, project.paths.labeled, races)
-    predictions = tally(store, project.paths.predictions, races)
-    gold = tally(store, project.paths.gold, races, _gold_summary(schema), keep=GOLD_PROVENANCE)
+    labeled = tally(store, project.paths.labeled)
+    predictions = tally(store, project.paths.predictions)
+    gold = tally(store, project.paths.gold, _gold_summary(schema), keep=GOLD_PROVENANCE)
     problems = [str(problem) for t in (labeled, predictions, gold) for problem in t.problems]
     rows, eligible = comment_counts or counted(problems)  # type: ignore[misc]
     approved = Counter(entry.summary for entry in gold.entries() if entry.summary is not None)
     pending = [entry for key, entry in predictions.latest.items() if key not in gold.latest]
     failed = sum(1 for entry in pending if entry.race_values is None)
     corrections, model_corrections = _corrections(signals, approved)
-    race_fields = tuple(f.name for f in schema.race_fields)
     return Stats(
         schema=schema,
         comment_rows=rows,
@@ -174,7 +172,7 @@ def compute_stats(project: Project, *, comment_counts: tuple[int, int] | None = 
         corrections=corrections,
         model_corrections=model_corrections,
         problems=problems,
-        race_conflicts={"teacher": labeled.race_conflicts(race_fields), "gold": gold.race_conflicts(race_fields)},
+        race_conflicts={"teacher": labeled.race_conflicts(), "gold": gold.race_conflicts()},
     )
 
 

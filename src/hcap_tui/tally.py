@@ -59,7 +59,8 @@ class Tally:
     """One label file read once: usable and failed lines, skipped lines, and the last line of each input."""
 
     path: Path
-    races: list[str]  # race number -> its paragraph, shared by the tallies of one report
+    race_fields: tuple[str, ...]  # the schema's race-level fields, in the order `Latest.race_values` holds them
+    races: list[str] = field(default_factory=list)  # race number -> its `[RACE]` paragraph
     latest: dict[bytes, Latest] = field(default_factory=dict)  # fingerprint -> last line, in first-seen order
     lines: int = 0  # usable lines
     failed: int = 0  # usable lines of failed predictions
@@ -74,10 +75,10 @@ class Tally:
         """The last line of each input, in the order inputs first appear."""
         return iter(self.latest.values())
 
-    def race_conflicts(self, schema_fields: tuple[str, ...]) -> list[RaceConflict]:
+    def race_conflicts(self) -> list[RaceConflict]:
         """Races whose items (their last lines, labelled ones only) carry different values of a race-level field,
         as `races.race_conflicts` finds them: one per race and field, races in first-seen order."""
-        if not schema_fields:
+        if not self.race_fields:
             return []
         members: dict[int, list[Latest]] = {}
         for entry in self.latest.values():
@@ -87,7 +88,7 @@ class Tally:
         for race, entries in members.items():
             if len(entries) < 2:
                 continue
-            for position, name in enumerate(schema_fields):
+            for position, name in enumerate(self.race_fields):
                 values: dict[Any, list[Latest]] = {}
                 for entry in entries:
                     values.setdefault(entry.race_values[position], []).append(entry)  # type: ignore[index]
@@ -116,19 +117,17 @@ class Tally:
 def tally(
     store: Store,
     path: Path,
-    races: list[str],
     summarise: Callable[[LabeledItem], Hashable] = lambda item: None,
     *,
     keep: Keep = False,
 ) -> Tally:
     """Read a label file once and keep, per input, its last line, race, race-level values and `summarise(item)`
-    (a hashable value, interned: items alike share it); `keep` is what `summarise` needs of each record.
-
-    `races` numbers race paragraphs for every tally of one report, so races can be matched across files.
-    """
-    result = Tally(path, races)
-    positions = [store.schema.names.index(f.name) for f in store.schema.race_fields]
-    race_numbers = {text: number for number, text in enumerate(races)}
+    (a hashable value, interned: items alike share it); `keep` is what `summarise` needs of each record."""
+    schema = store.schema
+    result = Tally(path, tuple(f.name for f in schema.race_fields))
+    positions = [schema.names.index(name) for name in result.race_fields]
+    races = result.races
+    race_numbers: dict[str, int] = {}
     shared: dict[Any, Any] = {}  # interned (race values, summary) pairs
     latest = result.latest
     new = tuple.__new__  # builds a Latest without NamedTuple's Python-level constructor
