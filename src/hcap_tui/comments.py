@@ -247,7 +247,7 @@ class CommentsFile:
         probe = "import sys; from hcap_tui.comments import _count_to_stdout; _count_to_stdout(sys.argv[1])"
         counter = subprocess.Popen(
             [sys.executable, "-c", probe, os.fsencode(self.path)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
         )
 
         def counts() -> CommentCounts:
