@@ -397,9 +397,11 @@ def test_a_large_file_is_counted_in_a_process_of_its_own_with_the_same_result(
     broken.write_text(broken.read_text(encoding="utf-8") + '"an open quote,\n', encoding="utf-8")
     monkeypatch.setattr(comments, "COUNT_ASIDE_FROM", 1)  # these small files count as large
     monkeypatch.setattr(comments.os, "cpu_count", lambda: 2)
-    counting, failing = CommentsFile(path).count_aside(), CommentsFile(broken).count_aside()
-    assert not hasattr(counting, "__self__")  # not `CommentsFile.count` itself: a process is counting
+    counting, failing, unwanted = (CommentsFile(p).count_aside() for p in (path, broken, path))
     monkeypatch.setattr(CommentsFile, "count", lambda self: pytest.fail("counted here, not in its own process"))
-    assert counting() == expected and (expected.rows, expected.eligible, len(expected.problems)) == (51, 50, 1)
+    assert counting.result() == expected and (expected.rows, expected.eligible, len(expected.problems)) == (51, 50, 1)
     with pytest.raises(DataError, match="broken.csv line 3 opens a quoted cell that is never closed"):
-        failing()
+        failing.result()
+    assert unwanted.counter is not None
+    unwanted.stop()  # a command that fails before it wants the counts ends the process
+    assert unwanted.counter.poll() is not None

@@ -16,7 +16,7 @@ import random
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,42 +230,25 @@ class CommentsFile:
                 problems.append(RowProblem(self.path, line_no, f"{verdict}; skipped"))
         return CommentCounts(rows=rows, eligible=eligible, problems=problems)
 
-    def count_aside(self) -> Callable[[], CommentCounts]:
+    def count_aside(self) -> Counting:
         """Start `count` in a process of its own, on the other core, for a command with other files to read
-        meanwhile; the function returned waits for the counts and raises what `count` raised.
+        meanwhile; `Counting.result` waits for the counts.
 
         A file under `COUNT_ASIDE_FROM` bytes, or a machine with one core, is counted here when the counts are
-        asked for: a process would cost more than it saves. Ctrl-C does not reach the counting process (it runs
-        in a session of its own), and the counts are read back when asked for, or the process is ended.
+        asked for: a process would cost more than it saves.
         """
         try:
             large = self.path.stat().st_size >= COUNT_ASIDE_FROM
         except OSError:
             large = False  # `count` says what is wrong with it
         if not large or (os.cpu_count() or 1) < 2:
-            return self.count
+            return Counting(self, None)
         probe = "import sys; from hcap_tui.comments import _count_to_stdout; _count_to_stdout(sys.argv[1])"
         counter = subprocess.Popen(
             [sys.executable, "-c", probe, os.fsencode(self.path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
         )
-
-        def counts() -> CommentCounts:
-            try:
-                answer, _ = counter.communicate()
-            finally:
-                if counter.poll() is None:  # interrupted while waiting
-                    counter.kill()
-                    counter.wait()
-            try:
-                outcome = pickle.loads(answer)
-            except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError):
-                return self.count()  # the process died without an answer (killed, out of memory): count here
-            if isinstance(outcome, BaseException):
-                raise outcome
-            return outcome
-
-        return counts
+        return Counting(self, counter)
 
     def _entry(self, columns: list[str], cells: list[str] | str, line_no: int) -> Comment | RowProblem | None:
         """One data record's cells (or why it has none) as a Comment, a RowProblem or None (see `scan`)."""
@@ -420,6 +403,41 @@ def _blank(record: str | bytes) -> bool:
     if not record.isspace():  # stops at the first other character: at once for any row with data
         return False
     return not (record.strip(" \t\n\r\x0b\x0c") if isinstance(record, str) else record.strip())
+
+
+class Counting:
+    """The counts of a comments.csv, being made in a process of its own (`CommentsFile.count_aside`) or, without
+    one, to be made here when asked for.
+
+    Ctrl-C does not reach the counting process (it runs in a session of its own): whoever started it waits for
+    its answer (`result`) or ends it (`stop`), interrupted or not.
+    """
+
+    def __init__(self, file: CommentsFile, counter: subprocess.Popen[bytes] | None) -> None:
+        self.file = file
+        self.counter = counter
+
+    def result(self) -> CommentCounts:
+        """The counts, raising what `CommentsFile.count` raised."""
+        if self.counter is None:
+            return self.file.count()
+        try:
+            answer, _ = self.counter.communicate()
+        finally:
+            self.stop()  # interrupted while waiting
+        try:
+            outcome = pickle.loads(answer)
+        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError):
+            return self.file.count()  # the process died without an answer (killed, out of memory): count here
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def stop(self) -> None:
+        """End the counting process if it still runs (the counts are no longer wanted)."""
+        if self.counter is not None and self.counter.poll() is None:
+            self.counter.kill()
+            self.counter.wait()
 
 
 def _count_to_stdout(path: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hcap_tui.comments import CommentsFile, RowProblem
+from hcap_tui.comments import CommentsFile, Counting, RowProblem
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError, os_problem
 from hcap_tui.export import blank_problem
@@ -56,8 +56,12 @@ def check_folder(project: Project) -> Report:
     """Read every file of the project's folder, changing none, and report what is wrong."""
     report = Report()
     comments = _check_comments(project, report)
-    tallies = _check_label_files(project, report)
-    comments()
+    try:
+        tallies = _check_label_files(project, report)
+    except BaseException:
+        comments.stop()
+        raise
+    comments.add()
     _check_races(project, report, tallies)
     _check_other_jsonl(project, report)
     _check_pools(project, report)
@@ -86,28 +90,42 @@ def _present(report: Report, path: Path, absent: str = "not present") -> bool:
     return True
 
 
-def _check_comments(project: Project, report: Report) -> Callable[[], None]:
-    """Start counting comments.csv (on the other core when it is large: `count_aside`); the function returned
-    adds what the count found to the report, in its place."""
-    path = project.paths.comments
-    if not _present(report, path, "not present (hcap sample/predict/label need it)"):
-        return lambda: None
-    counting = CommentsFile(path).count_aside()
-    at = len(report.lines)
+@dataclass
+class _CommentsLine:
+    """comments.csv's part of the report, counted while the label files are read: `add` puts it in its place (the
+    report's first lines), `stop` gives the count up."""
 
-    def counted() -> None:
+    report: Report
+    path: Path
+    at: int  # where in the report's lines it goes
+    counting: Counting | None  # None when the file is not there to count
+
+    def add(self) -> None:
+        if self.counting is None:
+            return
         found = Report()
         try:
-            counts = counting()
+            counts = self.counting.result()
         except DataError as exc:
             found.bad(str(exc))
         else:
-            summary = f"{path.name}: {counts.rows} rows, {counts.eligible} eligible"
-            _report_file(found, path.name, summary, counts.problems, "row")
-        report.lines[at:at] = found.lines
-        report.problems += found.problems
+            summary = f"{self.path.name}: {counts.rows} rows, {counts.eligible} eligible"
+            _report_file(found, self.path.name, summary, counts.problems, "row")
+        self.report.lines[self.at : self.at] = found.lines
+        self.report.problems += found.problems
 
-    return counted
+    def stop(self) -> None:
+        if self.counting is not None:
+            self.counting.stop()
+
+
+def _check_comments(project: Project, report: Report) -> _CommentsLine:
+    """Start counting comments.csv (on the other core when it is large: `count_aside`)."""
+    path = project.paths.comments
+    counting = None
+    if _present(report, path, "not present (hcap sample/predict/label need it)"):
+        counting = CommentsFile(path).count_aside()
+    return _CommentsLine(report, path, len(report.lines), counting)
 
 
 def _check_label_files(project: Project, report: Report) -> dict[Path, Tally]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hcap_tui.comments import CommentsFile
+from hcap_tui.comments import CommentsFile, Counting
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError
 from hcap_tui.metrics import DIGITS, ratio
@@ -145,12 +145,18 @@ def compute_stats(project: Project, *, comment_counts: tuple[int, int] | None = 
     schema = project.schema
     store = Store(project.paths, schema)
     signals = tuple(f.name for f in schema.signals)
-    counted = None if comment_counts else _count_comments(project)
-    labeled = tally(store, project.paths.labeled)
-    predictions = tally(store, project.paths.predictions)
-    gold = tally(store, project.paths.gold, _gold_summary(schema), keep=GOLD_PROVENANCE)
+    path = project.paths.comments
+    counting = CommentsFile(path).count_aside() if comment_counts is None and path.is_file() else None
+    try:
+        labeled = tally(store, project.paths.labeled)
+        predictions = tally(store, project.paths.predictions)
+        gold = tally(store, project.paths.gold, _gold_summary(schema), keep=GOLD_PROVENANCE)
+    except BaseException:
+        if counting is not None:
+            counting.stop()
+        raise
     problems = [str(problem) for t in (labeled, predictions, gold) for problem in t.problems]
-    rows, eligible = comment_counts or counted(problems)  # type: ignore[misc]
+    rows, eligible = comment_counts or _comment_counts(counting, problems)
     approved = Counter(entry.summary for entry in gold.entries() if entry.summary is not None)
     pending = [entry for key, entry in predictions.latest.items() if key not in gold.latest]
     failed = sum(1 for entry in pending if entry.race_values is None)
@@ -223,23 +229,17 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _count_comments(project: Project) -> Callable[[list[str]], tuple[int | None, int | None]]:
-    """Start counting comments.csv (`CommentsFile.count_aside`); the function returned gives its rows and eligible
-    rows, or (None, None) when it is absent or unreadable (saying why in the problems it is given)."""
-    path = project.paths.comments
-    counting = CommentsFile(path).count_aside() if path.is_file() else None
-
-    def counted(problems: list[str]) -> tuple[int | None, int | None]:
-        if counting is None:
-            return None, None
-        try:
-            counts = counting()
-        except DataError as exc:
-            problems.append(str(exc))
-            return None, None
-        return counts.rows, counts.eligible
-
-    return counted
+def _comment_counts(counting: Counting | None, problems: list[str]) -> tuple[int | None, int | None]:
+    """Rows and eligible rows of comments.csv; (None, None) when it is absent (no `counting`) or unreadable (saying
+    why in `problems`)."""
+    if counting is None:
+        return None, None
+    try:
+        counts = counting.result()
+    except DataError as exc:
+        problems.append(str(exc))
+        return None, None
+    return counts.rows, counts.eligible
 
 
 def _by_origin(gold: Counter[GoldSummary]) -> dict[str, int]:
