@@ -1,8 +1,9 @@
 """Speed of `hcap stats` and of the scoring half of `hcap eval` at 100,000 lines per file.
 
 Prints figures beside their targets and never asserts; run it with `python3 benchmarks/bench_eval_stats.py`.
-Scratch files live under `benchmarks/.work/eval_stats/` and are rewritten on each run; the inputs are the
-eligible rows of a 130,000-row comments.csv (the user's size) from `scripts/generate_sample_data.py`.
+Scratch files live under `benchmarks/.work/eval_stats/` and are rewritten on each run; the items come from the
+benchmarks' one generator (`archive.py`): the eligible rows of a 130,000-row comments.csv (the user's size) with
+teacher labels of the real items' lengths.
 
 - stats: `compute_stats` over a 100,000-line goldstandard.jsonl (every line with review provenance, half from
   the teacher, half from three model versions) and a 100,000-line labeled.jsonl. Target: under 5 s.
@@ -14,95 +15,44 @@ eligible rows of a 130,000-row comments.csv (the user's size) from `scripts/gene
 
 from __future__ import annotations
 
-import itertools
 import random
 import shutil
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from hcap_tui.comments import CommentsFile
+from archive import WORK, archive_inputs, comments_csv, flipped, gold_record, random_label, teacher_record, write_lines
+
 from hcap_tui.config import DataPaths, open_project
 from hcap_tui.evaluation import EvalResult, compare, load_eval_set, teacher_labels
-from hcap_tui.jsonl import encode
 from hcap_tui.schema import LabelSchema
 from hcap_tui.stats import compute_stats
-from hcap_tui.store import Store, flat_record
+from hcap_tui.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-from generate_sample_data import write_comments_csv  # a script, not a package: imported by path
-
-WORK = ROOT / "benchmarks" / ".work" / "eval_stats"
-GENERATED_CSV = WORK / "generated.csv"
-REASONING = "Tracked the leaders and kept on well; the race was run at a fair gallop, so the form looks sound."
+FOLDER = WORK / "eval_stats"
 LINES = 100_000
 CSV_ROWS = 130_000
 TARGET_S = 5.0
 RUNS = 3
 SEED = 11
-DIGESTS = ["sha256:" + digit * 64 for digit in "abc"]
-
-
-def flipped(schema: LabelSchema, rng: random.Random, label: dict[str, Any], rate: float) -> dict[str, Any]:
-    """A copy of `label` with each signal changed with probability `rate` (a reviewer's or a model's disagreement)."""
-    other = dict(label)
-    for f in schema.signals:
-        if rng.random() < rate:
-            other[f.name] = (not label[f.name]) if f.kind == "bool" else rng.choice(f.values)
-    return other
-
-
-def random_label(schema: LabelSchema, rng: random.Random) -> dict[str, Any]:
-    """A label with flags true about a third of the time and a random enum value."""
-    label: dict[str, Any] = {}
-    for f in schema.fields:
-        if f.kind == "bool":
-            label[f.name] = rng.random() < 0.3
-        elif f.kind == "enum":
-            label[f.name] = rng.choice(f.values)
-        else:
-            label[f.name] = REASONING
-    return label
-
-
-def write_lines(path: Path, records: list[dict[str, Any]]) -> None:
-    """Write records as JSONL in one go (setup, not measured)."""
-    path.write_bytes(b"".join(encode(record) for record in records))
+DIGEST = "sha256:" + "a" * 64
 
 
 def build(schema: LabelSchema) -> tuple[DataPaths, dict[str, dict[str, Any]]]:
     """A data folder with 100,000 lines in each file, and the model's precomputed labels per held-out item."""
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    paths = DataPaths(WORK)
-    write_comments_csv(GENERATED_CSV, CSV_ROWS, SEED)  # not yet comments.csv: the first figures leave it out
-    inputs = [c.formatted_input for c in itertools.islice(CommentsFile(GENERATED_CSV), LINES)]
-    assert len(inputs) == LINES, f"only {len(inputs)} eligible rows in the generated CSV"
+    shutil.rmtree(FOLDER, ignore_errors=True)
+    FOLDER.mkdir(parents=True)
+    paths = DataPaths(FOLDER)
+    inputs = archive_inputs(comments_csv(CSV_ROWS), LINES)
     rng = random.Random(SEED)
     teacher = {text: random_label(schema, rng) for text in inputs}
     # The teacher labeled every item; gold holds every item, reviewed from the teacher or from a model version.
-    write_lines(paths.labeled, [flat_record(schema, text, label, teacher="gemini") for text, label in teacher.items()])
-    gold = []
-    for i, (text, proposed) in enumerate(teacher.items()):
-        final = flipped(schema, rng, proposed, 0.1)
-        version = {"model": "flat-hcap", "model_digest": DIGESTS[i % 3]} if i % 2 == 0 else {}
-        gold.append(
-            flat_record(
-                schema,
-                text,
-                final,
-                origin="predictions" if version else "gemini",
-                proposed=proposed,
-                changed=schema.changed_fields(proposed, final),
-                reviewer="bench",
-                reviewed_at="2025-01-02T00:00:00+00:00",
-                **version,
-            )
-        )
-    write_lines(paths.gold, gold)
+    write_lines(paths.labeled, [teacher_record(schema, text, label) for text, label in teacher.items()])
+    write_lines(paths.gold, [
+        gold_record(schema, text, proposed, flipped(schema, rng, proposed, 0.1), i)
+        for i, (text, proposed) in enumerate(teacher.items())
+    ])
     write_lines(paths.eval, [{"prompt": text, "completion": schema.dumps(label)} for text, label in teacher.items()])
     model = {text: flipped(schema, rng, label, 0.15) for text, label in teacher.items()}
     return paths, model
@@ -122,8 +72,8 @@ def score_eval(paths: DataPaths, schema: LabelSchema, model: dict[str, dict[str,
     """`hcap eval --json` without the model calls: read, resolve, score both sides, build the JSON object."""
     store = Store(paths, schema)
     eval_set = load_eval_set(store)
-    teacher, _ = teacher_labels(store)
-    result = EvalResult("flat-hcap", DIGESTS[0], "2025-01-03T00:00:00+00:00", compare(schema, eval_set, model, teacher))
+    teacher, _ = teacher_labels(store, {item.formatted_input for item in eval_set.items})
+    result = EvalResult("flat-hcap", DIGEST, "2025-01-03T00:00:00+00:00", compare(schema, eval_set, model, teacher))
     return result.to_dict()
 
 
@@ -154,7 +104,7 @@ def main() -> None:
     timing = best_of(RUNS, lambda: score_eval(paths, schema, model))
     report(f"eval scoring, {LINES:,} items (model labels precomputed)", timing)
 
-    GENERATED_CSV.rename(paths.comments)
+    paths.comments.symlink_to(comments_csv(CSV_ROWS))
     wall, cpu = best_of(RUNS, lambda: compute_stats(project))
     print(
         f"compute_stats as above plus counting a {CSV_ROWS:,}-row comments.csv: best {wall:.2f} s of {RUNS} "

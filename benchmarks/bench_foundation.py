@@ -15,7 +15,6 @@ Scratch files (a CSV of several hundred MiB among them, made by `scripts/generat
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import random
@@ -25,34 +24,16 @@ import sys
 import time
 from pathlib import Path
 
-from hcap_tui.comments import CommentsFile
+from archive import WORK, archive_inputs, comments_csv, random_label, teacher_record, write_lines
+
 from hcap_tui.config import DataPaths
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import Store, flat_record
+from hcap_tui.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
-GENERATOR = ROOT / "scripts" / "generate_sample_data.py"
-# Scripts beside the package, not part of it: the seeded data generator and the benchmarks' label maker.
-sys.path[:0] = [str(GENERATOR.parent), str(ROOT / "benchmarks")]
-from bench_eval_stats import random_label
-from generate_sample_data import write_comments_csv
-
-WORK = ROOT / "benchmarks" / ".work"
 CSV_ROWS = 1_000_000
 STORE_LINES = 100_000
 APPROVALS = 200
 SEED = 7
-
-
-def comments_csv() -> Path:
-    """The 1,000,000-row CSV from the repo's seeded generator, made again only when the generator or its banks change."""
-    path = WORK / f"comments-{CSV_ROWS}.csv"
-    changed = max(script.stat().st_mtime for script in GENERATOR.parent.glob("*.py"))
-    if not path.exists() or path.stat().st_mtime < changed:
-        started = time.perf_counter()
-        write_comments_csv(path, CSV_ROWS, SEED)
-        print(f"generated {path.name} ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - started:.1f} s")
-    return path
 
 
 # Peak memory is the process's VmHWM: unlike ru_maxrss it does not inherit the parent's high-water mark.
@@ -96,17 +77,7 @@ def bench_sampling(path: Path) -> None:
 def teacher_records(schema: LabelSchema, csv_path: Path, count: int, seed: int) -> list[dict]:
     """`count` flat teacher lines with provenance, over the generated comments, with random labels."""
     rng = random.Random(seed)
-    records = []
-    for comment in itertools.islice(CommentsFile(csv_path), count):
-        label = random_label(schema, rng)
-        records.append(flat_record(schema, comment.formatted_input, label, teacher="gemini", model="gemini-2.5-flash",
-                                   created_at="2025-01-01T00:00:00+00:00", prompt_tokens=812, completion_tokens=96))
-    return records
-
-
-def write_lines(path: Path, records: list[dict]) -> None:
-    """Write records as JSONL in one go (setup, not measured)."""
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return [teacher_record(schema, text, random_label(schema, rng)) for text in archive_inputs(csv_path, count)]
 
 
 def bench_approval(schema: LabelSchema, csv_path: Path) -> None:
@@ -163,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     schema = LabelSchema.default()
-    csv_path = comments_csv()
+    csv_path = comments_csv(CSV_ROWS)
     if args.only in (None, "sample"):
         bench_sampling(csv_path)
     if args.only in (None, "approve"):

@@ -15,89 +15,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from archive import ARCHIVE_COMMENTS, build_archive
 from textual import events
 from textual.widgets import ContentSwitcher
 
 from hcap_tui.config import DataPaths, open_project
-from hcap_tui.schema import LabelSchema
 from hcap_tui.tui.app import ReviewApp, create_app
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 
-WORDS = [
-    "held",
-    "up",
-    "towards",
-    "rear",
-    "headway",
-    "over",
-    "2f",
-    "out",
-    "kept",
-    "on",
-    "well",
-    "inside",
-    "final",
-    "furlong",
-    "never",
-    "nearer",
-    "chased",
-    "leaders",
-    "ridden",
-    "and",
-    "weakened",
-    "over",
-    "1f",
-    "out",
-    "strong",
-    "gallop",
-    "modest",
-    "affair",
-    "slowly",
-    "run",
-    "denied",
-    "clear",
-    "run",
-    "hampered",
-    "rallied",
-]
-
-
-def comment(rng: random.Random, words: int) -> str:
-    """Race-reader-like prose of about `words` words."""
-    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
-
-
-def record(schema: LabelSchema, rng: random.Random, n: int) -> dict:
-    """A flat teacher label of a ~500-character item (the real median)."""
-    text = f"{n % 14 + 2}th of 16, well beaten | [RACE]: {comment(rng, 50)} | [HORSE]: {comment(rng, 20)} #{n}"
-    label = {f.name: rng.random() < 0.3 for f in schema.booleans}
-    for _, second in schema.contradictions(label):
-        label[second] = False  # a consistent label: approving it takes one Enter
-    label |= {f.name: rng.choice(f.values) for f in schema.enums}
-    label |= {f.name: comment(rng, 25) for f in schema.texts}
-    return {"formatted_input": text, **label}
-
 
 def make_data(root: Path, labeled: int, gold: int) -> DataPaths:
-    """A data folder with `labeled` teacher labels and `gold` gold items (the first ones overlap)."""
-    schema, rng = LabelSchema.default(), random.Random(7)
-    paths = DataPaths(root)
-    root.mkdir(parents=True, exist_ok=True)
-    records = [record(schema, rng, n) for n in range(labeled + gold)]
-    with paths.labeled.open("w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(r) + "\n" for r in records[:labeled])
-    with paths.gold.open("w", encoding="utf-8") as handle:
-        # Gold covers items beyond the labeled ones, so every labeled item still waits for review (an item already
-        # in gold asks for a second Enter before it is replaced).
-        handle.writelines(json.dumps(r) + "\n" for r in records[labeled:])
-    return paths
+    """A data folder with `labeled` teacher labels and `gold` gold items from the shared archive generator (gold
+    covers the last items, so the first ones still wait for review)."""
+    return build_archive(root, csv_rows=ARCHIVE_COMMENTS, labeled=labeled, gold=gold)
 
 
 def first_pane(app: ReviewApp) -> ReviewPane:
@@ -123,6 +58,26 @@ async def time_to_first_item(paths: DataPaths) -> float:
         elapsed = time.perf_counter() - start
         app.exit()
     return elapsed
+
+
+async def time_to_loaded(paths: DataPaths) -> float:
+    """Seconds from building the app to every review tab holding all its items (the app fully loaded)."""
+    start = time.perf_counter()
+    app = create_app(open_project(paths.root), reviewer="bench")
+    async with app.run_test(size=(80, 24)):
+        panes = list(app.screen.query(ReviewPane))
+        while not all(loaded(pane) for pane in panes):
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - start
+        app.exit()
+    return elapsed
+
+
+def loaded(pane: ReviewPane) -> bool:
+    """Whether a tab has finished loading: its items, its empty state or its problem is on screen."""
+    if pane.query_one(ContentSwitcher).current == "loading":
+        return False
+    return pane.session is None or not pane.session.loading
 
 
 async def approve_latencies(paths: DataPaths, count: int) -> list[float]:

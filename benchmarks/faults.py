@@ -89,7 +89,7 @@ folder, name, seconds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 store = Store(DataPaths(folder), LabelSchema.default())
 text = store.schema.texts[0].name
 session = ReviewSession(store, TEACHER, GoldBook.load(store), name)
-session.extend(store.labeled().items)
+session.extend(store.labeled(keep=True).items)
 session.finish_loading()
 print(json.dumps({"ready": name}), flush=True)
 deadline, seq = time.monotonic() + seconds, 0
@@ -402,7 +402,7 @@ def surrogate_cases(data: Path) -> Row:
     paths.gold.unlink()
     store = Store(paths, SCHEMA)
     session = ReviewSession(store, TEACHER, GoldBook.load(store), "faults")
-    session.extend(store.labeled().items)
+    session.extend(store.labeled(keep=True).items)
     session.finish_loading()
     try:
         session.approve()
@@ -431,7 +431,7 @@ def filled(folder: Path) -> None:
     write_csv(folder / "comments.csv", 40)
     paths = DataPaths(folder)
     teacher_items(paths, 10)
-    items = [item.record for item in Store(paths, SCHEMA).labeled().items]
+    items = [item.record for item in Store(paths, SCHEMA).labeled(keep=True).items]
     JsonlFile(paths.predictions).append(dict(r, model="flat-hcap") for r in items[:5])
     JsonlFile(paths.gold).append(dict(r, origin="gemini") for r in items[:8])
     JsonlFile(paths.eval).append({"prompt": r["formatted_input"], "completion": SCHEMA.dumps(r)} for r in items[:3])

@@ -122,6 +122,52 @@ def test_the_command_line_loads_no_model_client_library() -> None:
     assert json.loads(probe.stdout) == [], "import providers lazily, in hcap_tui.models.registry"
 
 
+# Runs in a fresh interpreter: `hcap --help`, then `hcap COMMAND --help` for every command, noting the top-level
+# packages loaded after the first and after all of them.
+HELP_PROBE = """
+import contextlib, io, json, sys
+from hcap_tui.cli import app, main
+from typer.main import get_command
+
+def run(*args):
+    sys.argv = ["hcap", *args]
+    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):
+        main()
+    return out.getvalue()
+
+def loaded():
+    return sorted({name.split(".")[0] for name in sys.modules})
+
+listing = run("--help")
+after_help = loaded()
+group = get_command(app)
+commands = []
+for name, command in sorted(group.commands.items()):
+    commands.append(name)
+    for sub in sorted(getattr(command, "commands", {})):
+        commands.append(f"{name} {sub}")
+helps = {name: run(*name.split(), "--help") for name in commands}
+print(json.dumps({"listing": listing, "after_help": after_help, "after_commands": loaded(), "helps": helps}))
+"""
+# What `hcap --help` and every command's start must not load: the model clients, the prompt templates, the TUI.
+# Help alone loads neither pydantic nor Rich either: each command imports what it does the work with when it runs.
+NEVER_AT_START = {"ollama", "jinja2", "textual", "google", "httpx", "sklearn", "numpy", "torch"}
+
+
+def test_help_and_every_command_start_load_only_what_they_use() -> None:
+    probe = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, check=False)
+    assert probe.returncode == 0, probe.stderr
+    report = json.loads(probe.stdout)
+    assert not NEVER_AT_START & set(report["after_help"]), "hcap --help loaded a heavy library"
+    assert not {"pydantic", "rich"} & set(report["after_help"]), "hcap --help loaded pydantic or Rich"
+    assert not NEVER_AT_START & set(report["after_commands"]), "a command imports its heavy work at module level"
+    for name, text in report["helps"].items():
+        assert text.startswith("Usage: hcap " + name), (name, text[:200])
+        if " " not in name:  # each command is listed with its help text
+            first = text.split("\n\n")[1].strip().split("\n")[0][:30]
+            assert f"  {name} " in report["listing"] and first in " ".join(report["listing"].split()), name
+
+
 # Calls that create, overwrite or extend a file, by the name of the called function or method.
 WRITE_MODE = re.compile(r"[wax+]")
 WRITE_METHODS = {"write_text", "write_bytes", "write_atomic"}

@@ -208,7 +208,7 @@ def test_a_command_meeting_any_refused_file_says_which(data_dir: Path, monkeypat
     def refused(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(data_dir / "somewhere"))
 
-    monkeypatch.setattr("hcap_tui.cli.stats.compute_stats", refused)
+    monkeypatch.setattr("hcap_tui.stats.compute_stats", refused)
     result = CliRunner().invoke(app, ["stats", "--data-dir", str(data_dir)])
     assert result.exit_code == 1
     assert result.stderr == (
@@ -251,7 +251,7 @@ def test_approving_an_item_with_a_lone_surrogate(paths: DataPaths, schema: Label
     paths.labeled.write_text(SURROGATE_LINE, encoding="utf-8")
     store = Store(paths, schema)
     session = ReviewSession(store, TEACHER, GoldBook.load(store), "ann")
-    session.extend(store.labeled().items)
+    session.extend(store.labeled(keep=True).items)
     session.finish_loading()
     session.toggle("in_form")
     session.approve()

@@ -364,3 +364,44 @@ def test_a_quoted_cell_over_128_kib_is_read(tmp_path: Path) -> None:
     assert len(comments) == 2 and comments[0].formatted_input.endswith(f"[RACE]: {long_race} | [HORSE]: {HORSE}")
     assert CommentsFile(path).count().problems == []
     assert len(CommentsFile(path).random_sample(2, seed=3)) == 2
+
+
+def test_counting_says_of_every_row_what_a_full_read_says(tmp_path: Path) -> None:
+    rows = [row(str(i % 9 + 1), "9", str(i % 11 - 1), f"Race {i}, run at a fair gallop", f"{HORSE} #{i}")
+            for i in range(30)]
+    rows[3] = row("PU", "9", "")  # not eligible, not a problem
+    rows[5] = row(horse="Too short")
+    rows[7] = row("9", "8", "4")  # behind the last runner
+    rows[9] = row("2", "many", "1")
+    rows[11] = row(race="A race comment\nover two lines, \"quoted\" words")
+    path = write_csv(tmp_path / "comments.csv", rows, newline="\r\n", bom=True)
+    data = path.read_bytes().replace(b"Race 20,", "Caf\xe9 20,".encode("latin-1"))
+    data = data.replace(b"Race 22, run", b'Race 22 "run" at, a,')  # a stray quote and commas outside quotes
+    path.write_bytes(data + b"\r\n\r\n" + b"short,row\r\n")
+    entries = list(CommentsFile(path).scan())
+    counts = CommentsFile(path).count()
+    assert counts.rows == len(entries) == 31
+    assert counts.eligible == sum(1 for e in entries if e is not None and not hasattr(e, "reason")) == 23
+    assert [str(p) for p in counts.problems] == [str(e) for e in entries if hasattr(e, "reason")]
+    assert [p.line for p in counts.problems] == [2, 9, 11, 23, 25, 35]
+
+
+def test_a_large_file_is_counted_in_a_process_of_its_own_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hcap_tui.comments as comments
+
+    path = write_csv(tmp_path / "comments.csv", [row(str(i % 9 + 1), "9", "1") for i in range(50)] + [row("9", "8")])
+    expected = CommentsFile(path).count()
+    broken = write_csv(tmp_path / "broken.csv", [row()])
+    broken.write_text(broken.read_text(encoding="utf-8") + '"an open quote,\n', encoding="utf-8")
+    monkeypatch.setattr(comments, "COUNT_ASIDE_FROM", 1)  # these small files count as large
+    monkeypatch.setattr(comments.os, "cpu_count", lambda: 2)
+    counting, failing, unwanted = (CommentsFile(p).count_aside() for p in (path, broken, path))
+    monkeypatch.setattr(CommentsFile, "count", lambda self: pytest.fail("counted here, not in its own process"))
+    assert counting.result() == expected and (expected.rows, expected.eligible, len(expected.problems)) == (51, 50, 1)
+    with pytest.raises(DataError, match="broken.csv line 3 opens a quoted cell that is never closed"):
+        failing.result()
+    assert unwanted.counter is not None
+    unwanted.stop()  # a command that fails before it wants the counts ends the process
+    assert unwanted.counter.poll() is not None

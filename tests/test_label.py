@@ -26,11 +26,11 @@ from typer.testing import CliRunner
 
 import hcap_tui.models.gemini as gemini_teacher
 from hcap_tui.cli import app
-from hcap_tui.schema import LabelSchema
-from hcap_tui.teacher_prompt import default_guidelines
 from hcap_tui.config import open_project
 from hcap_tui.models import label as label_one
 from hcap_tui.models import parse_teacher, teacher
+from hcap_tui.schema import LabelSchema
+from hcap_tui.teacher_prompt import default_guidelines
 
 ROWS = [*testdata.ROWS[:4], testdata.ROWS[-1]]  # four eligible rows and one too short to label
 INPUTS = eligible_inputs(ROWS)

@@ -17,10 +17,10 @@ from testdata import label, read_jsonl, write_jsonl
 
 from hcap_tui import jsonl
 from hcap_tui.config import DataPaths
+from hcap_tui.input_parts import race_key, split_input
 from hcap_tui.review.checks import approval_warnings, race_summary
 from hcap_tui.review.errors import ConfirmApproval, GoldChanged, ReviewError, WriteFailed
 from hcap_tui.review.held_keys import HeldKeys
-from hcap_tui.input_parts import race_key, split_input
 from hcap_tui.review.reader import read_appended, read_source
 from hcap_tui.review.session import ReviewSession
 from hcap_tui.review.sources import PREDICTIONS, TEACHER, GoldBook
@@ -45,7 +45,7 @@ def store(paths: DataPaths, schema: LabelSchema) -> Store:
 
 def open_session(store: Store, source=TEACHER, checkpoint: Checkpoint | None = None) -> ReviewSession:
     session = ReviewSession(store, source, GoldBook.load(store), "ann", checkpoint)
-    session.extend(store.read(source.path(store.paths)).items)
+    session.extend(store.read(source.path(store.paths), keep=True).items)
     session.finish_loading()
     return session
 

@@ -29,7 +29,7 @@ def store(paths: DataPaths, schema: LabelSchema) -> Store:
 
 def open_session(store: Store, source=TEACHER, checkpoint: Checkpoint | None = None, book: GoldBook | None = None):
     session = ReviewSession(store, source, book if book is not None else GoldBook.load(store), "ann", checkpoint)
-    session.extend(store.read(source.path(store.paths)).items)
+    session.extend(store.read(source.path(store.paths), keep=True).items)
     session.finish_loading()
     return session
 
@@ -245,7 +245,7 @@ def test_resume_survives_a_new_batch_and_checkpoints_round_trip(store: Store, pa
 
 def test_session_becomes_ready_only_when_the_resume_target_arrives(store: Store, paths: DataPaths) -> None:
     teacher_file(paths)
-    items = store.labeled().items
+    items = store.labeled(keep=True).items
     session = ReviewSession(store, TEACHER, GoldBook.load(store), "ann", Checkpoint(0, item_text(3)))
     assert not session.extend(items[:2]) and session.checkpoint() is None
     assert session.extend(items[2:])
@@ -264,7 +264,7 @@ def test_two_reviewers_on_one_folder_keep_each_others_approvals(store: Store, pa
     teacher_file(paths, 3)
     ann = open_session(store)
     bob = ReviewSession(store, TEACHER, GoldBook.load(store), "bob")
-    bob.extend(store.labeled().items)
+    bob.extend(store.labeled(keep=True).items)
     bob.finish_loading()
     bob.next()
     ann.approve()
@@ -351,7 +351,7 @@ def test_confidence_order_with_a_filter_approve_and_undo(store: Store, paths: Da
 
 
 def test_items_arriving_while_ordered_take_their_place(store: Store, uncertain_file: None) -> None:
-    items = store.predictions().items
+    items = store.predictions(keep=True).items
     session = ReviewSession(store, PREDICTIONS, GoldBook.load(store), "ann")
     session.extend(items[:3])
     session.order_by_confidence(True)

@@ -73,7 +73,7 @@ def test_flat_record_puts_provenance_beside_label_fields(store: Store, schema: L
     store.append(store.paths.labeled, [record])
     line = json.loads(store.paths.labeled.read_text(encoding="utf-8"))
     assert list(line) == ["formatted_input", *schema.names, "teacher", "model", "created_at", "prompt_tokens"]
-    loaded = store.labeled()
+    loaded = store.labeled(keep=True)
     assert loaded.problems == []
     [item] = loaded.items
     assert item.formatted_input == "Won | [HORSE]: Made all, kept on gamely"
@@ -126,7 +126,7 @@ def test_legacy_prompt_completion_and_failed_prediction_lines(store: Store, sche
         failed,
         flat_record(schema, "new input", label(), model="flat-hcap:latest", model_digest="sha256:ab", latency_ms=812.5),
     ])
-    loaded = store.predictions()
+    loaded = store.predictions(keep=True)
     assert [(i.formatted_input, i.failed) for i in loaded.items] == [
         ("legacy input", False), ("failed input", True), ("new input", False)
     ]
@@ -140,7 +140,7 @@ def test_old_lines_with_extra_booleans_are_kept(store: Store) -> None:
     old = flat_record(store.schema, "old input", label()) | {"gemini_labeled": True, "human_verified": False,
                                                             "human_corrected": False}
     write_lines(store.paths.labeled, [old])
-    [item] = store.labeled().items
+    [item] = store.labeled(keep=True).items
     assert item.label == label()
     assert item.record["gemini_labeled"] is True and item.record["human_corrected"] is False
 
@@ -158,7 +158,7 @@ def test_gold_last_write_wins(store: Store) -> None:
     store.approve(flat_record(store.schema, "A", label(), origin="gemini"))
     store.approve(flat_record(store.schema, "B", label()))
     store.approve(flat_record(store.schema, "A", label(in_form=True), origin="predictions"))
-    gold = store.gold()
+    gold = store.gold(keep=True)
     assert gold.by_input["A"].label == label(in_form=True)
     assert gold.by_input["A"].record["origin"] == "predictions"
     assert gold.superseded == 1
@@ -424,3 +424,28 @@ def test_checkpoints_written_from_two_threads_at_once_never_fail(store: Store, p
     assert errors == []
     assert store.read_checkpoint("gemini") in (Checkpoint(0, "item 0"), Checkpoint(1, "item 1"))
     assert [p.name for p in paths.root.iterdir() if ".tmp-" in p.name] == []
+
+
+def test_items_hold_no_record_unless_asked_and_share_their_field_names(store: Store, schema: LabelSchema) -> None:
+    write_lines(store.paths.gold, [
+        flat_record(schema, "A", label(), origin="gemini", reviewer="ann"),
+        flat_record(schema, "B", label(in_form=True), origin="predictions", model="flat-hcap"),
+    ])
+    compact = store.gold().by_input
+    assert [item.record for item in compact.values()] == [None, None]
+    assert compact["B"].label == label(in_form=True) and list(compact["B"].label) == list(schema.names)
+    assert compact["A"].values == tuple(label().values())
+    enum = schema.enums[0]
+    value = compact["A"].values[schema.names.index(enum.name)]
+    assert value is enum.values[enum.values.index(label()[enum.name])]  # the schema's own string, shared
+    some = store.gold(keep=("origin", "model")).by_input
+    assert some["A"].record == {"origin": "gemini"}
+    assert some["B"].record == {"origin": "predictions", "model": "flat-hcap"}
+    whole = store.gold(keep=True).by_input
+    assert whole["A"].record == json.loads(store.paths.gold.read_text(encoding="utf-8").splitlines()[0])
+
+
+def test_reading_chosen_lines_parses_only_those(store: Store, schema: LabelSchema) -> None:
+    write_lines(store.paths.labeled, [flat_record(schema, "one", label()), "not json", "",
+                                      flat_record(schema, "four", label())])
+    assert [(n, r["formatted_input"]) for n, r in JsonlFile(store.paths.labeled).read_lines({2, 4, 9})] == [(4, "four")]

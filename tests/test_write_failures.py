@@ -345,6 +345,7 @@ import os, sys
 from pathlib import Path
 from typer.testing import CliRunner
 from hcap_tui.cli import app  # loaded before dropping root: the other user may not read the interpreter's files
+from hcap_tui import config, store  # noqa: F401  (what `hcap gold compact` imports when it runs)
 from hcap_tui.schema import LabelSchema
 LabelSchema.default()
 CliRunner().invoke(app, ["gold", "compact", "--help"])  # and the modules typer imports on first use

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import csv
 import heapq
+import itertools
 import math
+import os
+import pickle
 import random
+import subprocess
+import sys
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hcap_tui.errors import DataError
 
@@ -28,6 +35,8 @@ MIN_HORSE_COMMENT = 20  # a horse comment must be longer than this to be worth l
 # The pieces of a formatted_input; `input_parts.split_input` reads them back with the same constants.
 WINNER, RACE_TAG, HORSE_TAG, PART_SEPARATOR = "Won", "[RACE]: ", "[HORSE]: ", " | "
 _BOM = b"\xef\xbb\xbf"
+COUNT_ASIDE_FROM = 32 * 2**20  # bytes of comments.csv (about 55,000 rows) from which `count_aside` pays off
+NOT_UTF8 = "not UTF-8 text (re-save the file as UTF-8)"
 
 # A record is already whole in memory when the csv module splits it, so its per-cell limit (128 KiB by
 # default, which would turn one long, correctly quoted comment into a parse error) guards nothing here.
@@ -92,14 +101,11 @@ def format_input(row: dict[str, str]) -> str | None:
     of runners no smaller than it, and a distance beaten that is blank, text or not negative.
     """
     horse = row.get(HORSE) or ""
-    position = _whole_number(row.get(POSITION) or "")
-    runners = _whole_number(row.get(RUNNERS) or "")
-    if len(horse.strip()) <= MIN_HORSE_COMMENT or position is None or runners is None or position > runners:
-        return None
     beaten = row.get(BEATEN) or ""
-    lengths = _number(beaten)
-    if lengths is not None and lengths < 0:
+    placing = _eligible_placing(horse, row.get(POSITION) or "", row.get(RUNNERS) or "", beaten)
+    if placing is None:
         return None
+    position, runners = placing
     if position == 1:
         parts = [WINNER]
     else:
@@ -113,6 +119,20 @@ def format_input(row: dict[str, str]) -> str | None:
     return PART_SEPARATOR.join(parts)
 
 
+def _eligible_placing(horse: str, position_text: str, runners_text: str, beaten: str) -> tuple[int, int] | None:
+    """(position, runners) of an eligible row's cells, None when the row is not eligible (see `format_input`)."""
+    if len(horse.strip()) <= MIN_HORSE_COMMENT:
+        return None
+    position = _whole_number(position_text)
+    runners = _whole_number(runners_text)
+    if position is None or runners is None or position > runners:
+        return None
+    lengths = _number(beaten)
+    if lengths is not None and lengths < 0:
+        return None
+    return position, runners
+
+
 def row_problem(row: dict[str, str]) -> str | None:
     """Why a row's numbers cannot be right (so it is not eligible, and `hcap check` lists it), or None.
 
@@ -120,18 +140,23 @@ def row_problem(row: dict[str, str]) -> str | None:
     (nk, shd); a number of runners that is not a whole number above 0, a position behind the last
     runner, or a negative distance beaten are not.
     """
-    runners_text = (row.get(RUNNERS) or "").strip()
+    return _cells_problem(row.get(POSITION) or "", row.get(RUNNERS) or "", row.get(BEATEN) or "")
+
+
+def _cells_problem(position_text: str, runners_text: str, beaten: str) -> str | None:
+    """`row_problem` of a row's position, runners and distance beaten cells."""
+    runners_text = runners_text.strip()
     if not runners_text:
         return None
     runners = _whole_number(runners_text)
     if runners is None:
         return f"{RUNNERS} {runners_text!r} is not a whole number of runners"
-    position = _whole_number(row.get(POSITION) or "")
+    position = _whole_number(position_text)
     if position is not None and position > runners:
         return f"{POSITION} {position} is behind the last of {runners} runners"
-    lengths = _number(row.get(BEATEN) or "")
+    lengths = _number(beaten)
     if lengths is not None and lengths < 0:
-        return f"{BEATEN} {(row.get(BEATEN) or '').strip()!r} is negative"
+        return f"{BEATEN} {beaten.strip()!r} is negative"
     return None
 
 
@@ -182,38 +207,103 @@ class CommentsFile:
         """Each data row in file order: a Comment when eligible, a RowProblem when it cannot be read right
         (not UTF-8, not CSV, the wrong number of cells, impossible numbers), None when merely not eligible."""
         columns = self.header()
-        for line_no, raw in self._data_records():
-            yield self._entry(columns, raw, line_no)
+        for line_no, cells in self._data_cells():
+            yield self._entry(columns, cells, line_no)
 
     def count(self) -> CommentCounts:
-        """Rows and eligible rows in the file, and the rows that cannot be read right."""
+        """Rows and eligible rows in the file, and the rows that cannot be read right: what `scan` says of each
+        row, found from only the cells eligibility reads (no Comment is built)."""
+        columns = self.header()
+        width = len(columns)
+        horse, position, runners, beaten = (columns.index(name) for name in (HORSE, POSITION, RUNNERS, BEATEN))
         rows = eligible = 0
         problems: list[RowProblem] = []
-        for entry in self.scan():
+        for line_no, cells in self._data_cells():
             rows += 1
-            if isinstance(entry, Comment):
+            if type(cells) is str:
+                problems.append(RowProblem(self.path, line_no, f"{cells}; skipped"))
+            elif len(cells) != width:
+                problems.append(RowProblem(self.path, line_no, _width_problem(len(cells), width)))
+            elif (verdict := _verdict(cells[horse], cells[position], cells[runners], cells[beaten])) is True:
                 eligible += 1
-            elif entry is not None:
-                problems.append(entry)
+            elif verdict:
+                problems.append(RowProblem(self.path, line_no, f"{verdict}; skipped"))
         return CommentCounts(rows=rows, eligible=eligible, problems=problems)
 
-    def _entry(self, columns: list[str], raw: bytes, line_no: int) -> Comment | RowProblem | None:
-        """One raw data record as a Comment, a RowProblem or None (see `scan`)."""
+    def count_aside(self) -> Counting:
+        """Start `count` in a process of its own, on the other core, for a command with other files to read
+        meanwhile; `Counting.result` waits for the counts.
+
+        A file under `COUNT_ASIDE_FROM` bytes, or a machine with one core, is counted here when the counts are
+        asked for: a process would cost more than it saves.
+        """
         try:
-            cells = _parse_record(raw)
-        except _BadRow as exc:
-            return RowProblem(self.path, line_no, f"{exc}; skipped")
+            large = self.path.stat().st_size >= COUNT_ASIDE_FROM
+        except OSError:
+            large = False  # `count` says what is wrong with it
+        if not large or (os.cpu_count() or 1) < 2:
+            return Counting(self, None)
+        probe = "import sys; from hcap_tui.comments import _count_to_stdout; _count_to_stdout(sys.argv[1])"
+        counter = subprocess.Popen(
+            [sys.executable, "-c", probe, os.fsencode(self.path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        return Counting(self, counter)
+
+    def _entry(self, columns: list[str], cells: list[str] | str, line_no: int) -> Comment | RowProblem | None:
+        """One data record's cells (or why it has none) as a Comment, a RowProblem or None (see `scan`)."""
+        if isinstance(cells, str):
+            return RowProblem(self.path, line_no, f"{cells}; skipped")
         if len(cells) != len(columns):
-            return RowProblem(
-                self.path, line_no,
-                f"{len(cells)} cells where the header has {len(columns)} (a line break or comma outside quotes?); "
-                "skipped",
-            )
+            return RowProblem(self.path, line_no, _width_problem(len(cells), len(columns)))
         row = dict(zip(columns, cells))
         problem = row_problem(row)
         if problem is not None:
             return RowProblem(self.path, line_no, f"{problem}; skipped")
         return _comment(row, line_no)
+
+    def _data_cells(self) -> Iterator[tuple[int, list[str] | str]]:
+        """Each data record as (line, cells), or (line, why it cannot be read): what `_parse_record` makes of each
+        record on its own, through one csv reader for the whole file (a reader per record costs twice as much).
+
+        The shared reader is handed one record at a time. Should it take more than one to make a row (a stray
+        quote in an unquoted cell can leave it inside quotes at a record's end), or fail on one, the records it
+        took are parsed again one by one, so every record is split exactly as on its own.
+        """
+        handed: deque[tuple[int, str, bool]] = deque()  # (line, record, given to the reader) not yet answered
+        records = self._records(text=True)
+        next(records, None)  # the header
+
+        def texts() -> Iterator[str]:
+            for line_no, record in records:
+                utf8 = record.isascii() or _is_utf8(record)
+                handed.append((line_no, record, utf8))
+                if utf8:
+                    yield record.rstrip("\r\n")
+
+        reader = csv.reader(texts())
+        answered = 0  # records the reader has taken so far
+        while True:
+            try:
+                row: list[str] | None = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                row = None
+            taken, answered = reader.line_num - answered, reader.line_num
+            if taken == 1 and row is not None and len(handed) == 1:  # one record, one row: nearly always
+                yield handed.pop()[0], row
+                continue
+            whole = row is not None and taken == 1  # the row is that one record's, exactly
+            while taken:
+                line_no, record, given = handed.popleft()
+                if given:
+                    taken -= 1
+                    yield line_no, (row if whole else _cells_or_reason(record))  # type: ignore[misc]
+                else:
+                    yield line_no, NOT_UTF8
+        for line_no, _, _ in handed:  # after the last row: records that are not text
+            yield line_no, NOT_UTF8
 
     def random_sample(self, count: int, seed: int | None = None, exclude: Iterable[str] = ()) -> list[Comment]:
         """`count` eligible comments drawn uniformly without replacement, skipping excluded inputs.
@@ -237,7 +327,7 @@ class CommentsFile:
             key = draw()
             if len(heap) >= count and key >= -heap[0][0]:
                 continue
-            comment = self._entry(columns, raw, line_no)
+            comment = self._entry(columns, _cells_or_reason(raw), line_no)
             if not isinstance(comment, Comment):
                 continue
             eligible += 1
@@ -263,36 +353,44 @@ class CommentsFile:
         next(records, None)
         yield from records
 
-    def _records(self) -> Iterator[tuple[int, bytes]]:
-        """Raw CSV records with their first line number, split without decoding or parsing.
+    def _records(self, text: bool = False) -> Iterator[tuple[int, Any]]:
+        """CSV records with their first line number, split without parsing: raw bytes, or with `text` decoded
+        lines (bytes that are not UTF-8 kept as lone surrogates, for the reader to find).
 
         A record ends at a newline outside quotes; quotes balance in pairs (`""` escapes one),
         so a record is complete once its quote count is even. A quote left open at the end of the
         file is an error rather than one giant record that would swallow every row after it.
         """
         try:
-            handle = self.path.open("rb", buffering=1 << 20)
+            if text:  # lines end at "\n" alone, as they do in bytes
+                handle = self.path.open(encoding="utf-8", errors="surrogateescape", newline="\n", buffering=1 << 20)
+            else:
+                handle = self.path.open("rb", buffering=1 << 20)
         except FileNotFoundError:
             raise DataError(f"{self.path} not found: put your comments.csv there, or name it with --csv") from None
         except OSError as exc:
             raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        quote, bom, join = ('"', "\ufeff", "".join) if text else (b'"', _BOM, b"".join)
         with handle:
-            pending: list[bytes] = []
-            quotes = 0
-            start = 0
-            for line_no, line in enumerate(handle, start=1):
-                if line_no == 1 and line.startswith(_BOM):
-                    line = line[len(_BOM) :]
-                if not pending:
-                    start = line_no
-                pending.append(line)
-                quotes += line.count(b'"')
-                if quotes % 2:
-                    continue
-                record = pending[0] if len(pending) == 1 else b"".join(pending)
-                pending, quotes = [], 0
-                if record.strip():
-                    yield start, record
+            pending: list[Any] = []  # the lines of a record whose quotes are still open
+            quotes = start = 0
+            lines = enumerate(handle, start=1)
+            first = next(lines, None)
+            if first is not None:
+                lines = itertools.chain([(1, first[1].removeprefix(bom))], lines)
+            for line_no, line in lines:
+                if pending:
+                    pending.append(line)
+                    quotes += line.count(quote)
+                    if quotes & 1:
+                        continue
+                    record, pending = join(pending), []
+                    if not _blank(record):
+                        yield start, record
+                elif line.count(quote) & 1:
+                    pending, quotes, start = [line], 1, line_no
+                elif line and not _blank(line):  # a whole record on one line: most rows
+                    yield line_no, line
             if pending:
                 raise DataError(
                     f"{self.path} line {start} opens a quoted cell that is never closed: "
@@ -300,8 +398,98 @@ class CommentsFile:
                 )
 
 
+def _blank(record: str | bytes) -> bool:
+    """Whether a record holds only ASCII whitespace (what `bytes.strip` removes)."""
+    if not record.isspace():  # stops at the first other character: at once for any row with data
+        return False
+    return not (record.strip(" \t\n\r\x0b\x0c") if isinstance(record, str) else record.strip())
+
+
+class Counting:
+    """The counts of a comments.csv, being made in a process of its own (`CommentsFile.count_aside`) or, without
+    one, to be made here when asked for.
+
+    Ctrl-C does not reach the counting process (it runs in a session of its own): whoever started it waits for
+    its answer (`result`) or ends it (`stop`), interrupted or not.
+    """
+
+    def __init__(self, file: CommentsFile, counter: subprocess.Popen[bytes] | None) -> None:
+        self.file = file
+        self.counter = counter
+
+    def result(self) -> CommentCounts:
+        """The counts, raising what `CommentsFile.count` raised."""
+        if self.counter is None:
+            return self.file.count()
+        try:
+            answer, _ = self.counter.communicate()
+        finally:
+            self.stop()  # interrupted while waiting
+        try:
+            outcome = pickle.loads(answer)
+        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError):
+            return self.file.count()  # the process died without an answer (killed, out of memory): count here
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def stop(self) -> None:
+        """End the counting process if it still runs (the counts are no longer wanted)."""
+        if self.counter is not None and self.counter.poll() is None:
+            self.counter.kill()
+            self.counter.wait()
+
+
+def _count_to_stdout(path: str) -> None:
+    """`CommentsFile.count` of `path` written as a pickle on stdout (or the DataError it raised), for
+    `count_aside`."""
+    try:
+        outcome: CommentCounts | DataError = CommentsFile(Path(path)).count()
+    except DataError as exc:
+        outcome = exc
+    sys.stdout.buffer.write(pickle.dumps(outcome))
+
+
+def _width_problem(cells: int, columns: int) -> str:
+    """Why a row with the wrong number of cells is skipped."""
+    return f"{cells} cells where the header has {columns} (a line break or comma outside quotes?); skipped"
+
+
 class _BadRow(ValueError):
     """A record that is not UTF-8 or not CSV; its message says which."""
+
+
+def _cells_or_reason(record: bytes | str) -> list[str] | str:
+    """A record's cells (raw bytes, or text already decoded), or why it has none."""
+    try:
+        return _parse_record(record) if isinstance(record, bytes) else _split(record)
+    except _BadRow as exc:
+        return str(exc)
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether decoded text holds no byte that was not UTF-8 (kept as a lone surrogate by `surrogateescape`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _verdict(horse: str, position: str, runners: str, beaten: str) -> bool | str:
+    """What eligibility makes of a row's cells: True when eligible, why when `row_problem` finds a problem, False
+    when it is merely not eligible. Plain whole numbers, as nearly every row has, are read directly."""
+    if (runners.isdecimal() and position.isdecimal() and runners.isascii() and position.isascii()
+            and len(runners) < 10 and len(position) < 10):  # ints as `_whole_number` reads them, exactly
+        places, field = int(position), int(runners)
+        if field >= 1 and (places <= field or places < 1):
+            lengths = _number(beaten) if "-" in beaten else None  # only a minus sign makes a distance negative
+            if lengths is None or lengths >= 0:
+                return places >= 1 and len(horse.strip()) > MIN_HORSE_COMMENT
+    problem = _cells_problem(position, runners, beaten)
+    if problem is not None:
+        return problem
+    return _eligible_placing(horse, position, runners, beaten) is not None
 
 
 def _parse_record(raw: bytes) -> list[str]:
@@ -309,7 +497,12 @@ def _parse_record(raw: bytes) -> list[str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _BadRow("not UTF-8 text (re-save the file as UTF-8)") from None
+        raise _BadRow(NOT_UTF8) from None
+    return _split(text)
+
+
+def _split(text: str) -> list[str]:
+    """The cells of one decoded record; `_BadRow` when it is not CSV."""
     try:
         return next(csv.reader([text.rstrip("\r\n")]), [])
     except csv.Error:

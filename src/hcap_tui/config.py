@@ -16,10 +16,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hcap_tui import DATA_DIR_ENV
 from hcap_tui.errors import DataError
 from hcap_tui.schema import LabelSchema
 
-DATA_DIR_ENV = "HCAP_DATA_DIR"
 DEFAULT_DATA_DIR = Path("data")
 
 

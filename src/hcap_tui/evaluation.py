@@ -10,8 +10,9 @@ model versions can be compared.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hcap_tui.config import DataPaths, Project
@@ -20,9 +21,9 @@ from hcap_tui.export import too_few_eval_rows
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.jsonl import JsonlFile, LineProblem
 from hcap_tui.metrics import DIGITS, Label, Scorecard, score
-from hcap_tui.models import LabelResult, Labeller, label_many, student
+from hcap_tui.models import Labeller, LabelResult, label_many, student
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import Store, now_iso
+from hcap_tui.store import LabeledItem, Store, now_iso
 
 SMALL_SET = 200  # below this many items the intervals are wide enough to say so
 
@@ -116,24 +117,37 @@ class HistoryRow:
 
 @gc_paused()
 def load_eval_set(store: Store) -> EvalSet:
-    """The held-out items, or DataError naming the fix when there are none to evaluate."""
+    """The held-out items, or DataError naming the fix when there are none to evaluate.
+
+    Reads eval_data.jsonl, then streams gold keeping only the held-out items' labels, so memory follows the
+    held-out set, not gold.
+    """
     path = store.paths.eval
     if not path.is_file():
         raise DataError(f"{path} not found: run `hcap export` to write the held-out set first")
-    gold = store.gold().by_input
-    eval_set = EvalSet()
-    seen: dict[str, int] = {}
+    rows: list[tuple[int, str, str] | str] = []  # (line, input, completion), or why the line was skipped
     for line_no, row in JsonlFile(path).read():
         if isinstance(row, LineProblem):
-            eval_set.problems.append(str(row))
+            rows.append(str(row))
             continue
         try:
-            formatted_input, completion = _prompt_and_completion(row)
+            rows.append((line_no, *_prompt_and_completion(row)))
+        except LabelError as exc:
+            rows.append(f"{path.name} line {line_no}: {exc}; skipped")
+    gold = _latest_labels(store, store.paths.gold, {row[1] for row in rows if not isinstance(row, str)})
+    eval_set = EvalSet()
+    seen: dict[str, int] = {}
+    for row in rows:
+        if isinstance(row, str):
+            eval_set.problems.append(row)
+            continue
+        line_no, formatted_input, completion = row
+        try:
             if formatted_input in seen:
                 raise LabelError(f"same prompt as line {seen[formatted_input]}")
             approved = gold.get(formatted_input)
-            if approved is not None and approved.label is not None:
-                item = EvalItem(formatted_input, approved.label, from_gold=True)
+            if approved is not None:
+                item = EvalItem(formatted_input, approved, from_gold=True)
             else:
                 item = EvalItem(formatted_input, store.schema.parse(completion), from_gold=False)
         except LabelError as exc:
@@ -148,6 +162,21 @@ def load_eval_set(store: Store) -> EvalSet:
             f"{path} has no usable rows ({eval_set.problems[0]}): run `hcap export` again to rewrite the held-out set"
         )
     return eval_set
+
+
+def _latest_labels(
+    store: Store, path: Path, wanted: Collection[str] | None, problems: list[str] | None = None
+) -> dict[str, Label]:
+    """The label of the last line per input of a label file (failed predictions left out), for the inputs in
+    `wanted` only (all when None); its skipped lines go to `problems` when given."""
+    items: dict[str, LabeledItem] = {}
+    for entry in store.scan(path):
+        if isinstance(entry, LineProblem):
+            if problems is not None:
+                problems.append(str(entry))
+        elif wanted is None or entry.formatted_input in wanted:
+            items[entry.formatted_input] = entry
+    return {key: label for key, item in items.items() if (label := item.label) is not None}
 
 
 def _prompt_and_completion(row: dict[str, Any]) -> tuple[str, str]:
@@ -172,11 +201,11 @@ def _message_content(messages: list[Any], role: str) -> str | None:
 
 
 @gc_paused()
-def teacher_labels(store: Store) -> tuple[dict[str, Label], list[str]]:
-    """The teacher's label per input (the last line wins) and the lines of labeled.jsonl that were skipped."""
-    loaded = store.labeled()
-    labels = {item.formatted_input: item.label for item in loaded.items if item.label is not None}
-    return labels, [str(problem) for problem in loaded.problems]
+def teacher_labels(store: Store, inputs: Collection[str] | None = None) -> tuple[dict[str, Label], list[str]]:
+    """The teacher's label per input (the last line wins), of `inputs` only when given, and the lines of
+    labeled.jsonl that were skipped."""
+    problems: list[str] = []
+    return _latest_labels(store, store.paths.labeled, inputs, problems), problems
 
 
 @gc_paused()
@@ -231,7 +260,7 @@ def evaluate(
     """
     store = Store(project.paths, project.schema)
     eval_set = load_eval_set(store)
-    teacher, teacher_problems = teacher_labels(store)
+    teacher, teacher_problems = teacher_labels(store, {item.formatted_input for item in eval_set.items})
     with student(project, model_name, host=host) as model:
         digest = model.check()
         model_name = model.spec.recorded

@@ -9,17 +9,20 @@ eval as gold grows from round to round, and the same gold always gives byte-iden
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError
+from hcap_tui.gcpause import gc_paused
 from hcap_tui.jsonl import LineProblem, encode, write_atomic
-from hcap_tui.schema import LabelSchema
-from hcap_tui.store import GoldIndex, LabeledItem
+
+if TYPE_CHECKING:  # `hcap export --help` reads ExportFormat from here without loading the store
+    from hcap_tui.config import DataPaths
+    from hcap_tui.schema import LabelSchema
+    from hcap_tui.store import GoldIndex
 
 DEFAULT_EVAL_FRACTION = 0.1
 # A minority value seen fewer times than this, or in a smaller share of training rows, is too rare to learn reliably.
@@ -61,8 +64,12 @@ def split_of(formatted_input: str, eval_fraction: float) -> str:
 
     Growing the fraction only moves items from train to eval, never back, and adding gold never moves any.
     """
-    position = int(split_key(formatted_input)[:16], 16) / 16**16
-    return EVAL if position < eval_fraction else TRAIN
+    return EVAL if _position(split_key(formatted_input)) < eval_fraction else TRAIN
+
+
+def _position(key: str) -> float:
+    """Where a split key falls in the hash space, from 0 to 1."""
+    return int(key[:16], 16) / 16**16
 
 
 def value_name(value: Any) -> str:
@@ -107,16 +114,23 @@ class RareValue:
 
 @dataclass
 class Split:
-    """The rows of one output file and the label-value counts behind them."""
+    """The rows of one output file, held as (input, label values) in file order, and the label-value counts."""
 
     name: str
     path: Path
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    schema: LabelSchema
+    fmt: ExportFormat
+    items: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
     def content(self) -> bytes:
         """The file's exact bytes: one JSON line per row."""
-        return b"".join(encode(row) for row in self.rows)
+        schema, fmt, names = self.schema, self.fmt, self.schema.names
+        rows = [export_row(schema, text, dict(zip(names, values)), fmt) for text, values in self.items]
+        return b"".join([encode(row) for row in rows])
 
 
 @dataclass
@@ -148,7 +162,7 @@ class Export:
         Only values held by fewer than half the rows count: the majority value of a field is never "rare",
         however small the export.
         """
-        total = len(self.train.rows)
+        total = len(self.train)
         rare = []
         for name, values in self.train.counts.items():
             for value, count in values.items():
@@ -159,7 +173,7 @@ class Export:
 
     def eval_warning(self) -> str | None:
         """Why the held-out split cannot measure a model (empty, or under `MIN_EVAL_ROWS`), or None when it can."""
-        rows = len(self.eval.rows)
+        rows = len(self.eval)
         if rows >= MIN_EVAL_ROWS:
             return None
         return too_few_eval_rows(self.eval.path, rows)
@@ -167,15 +181,15 @@ class Export:
     @property
     def too_small(self) -> bool:
         """Whether the training split is below `MIN_TRAIN_ROWS`, too small for a useful fine-tune."""
-        return len(self.train.rows) < MIN_TRAIN_ROWS
+        return len(self.train) < MIN_TRAIN_ROWS
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready account of the export, for `--json` and for reports."""
         return {
             "format": self.fmt.value,
             "eval_fraction": self.eval_fraction,
-            "train": {"path": str(self.train.path), "rows": len(self.train.rows), "counts": self.train.counts},
-            "eval": {"path": str(self.eval.path), "rows": len(self.eval.rows), "counts": self.eval.counts},
+            "train": {"path": str(self.train.path), "rows": len(self.train), "counts": self.train.counts},
+            "eval": {"path": str(self.eval.path), "rows": len(self.eval), "counts": self.eval.counts},
             "eval_warning": self.eval_warning(),
             "rare": [
                 {"field": r.field, "value": r.value, "count": r.count, "message": str(r)} for r in self.rare_values()
@@ -185,6 +199,7 @@ class Export:
         }
 
 
+@gc_paused()
 def build_export(
     schema: LabelSchema,
     paths: DataPaths,
@@ -193,60 +208,65 @@ def build_export(
     fmt: ExportFormat = ExportFormat.PROMPT_COMPLETION,
     eval_fraction: float = DEFAULT_EVAL_FRACTION,
 ) -> Export:
-    """Split resolved gold into ordered train and eval rows; DataError when there is nothing to train on."""
+    """Split resolved gold into ordered train and eval rows; DataError when there is nothing to train on.
+
+    Runs with the cycle collector paused: everything it builds stays alive until the files are written, and
+    holds no cycles.
+    """
     if not 0.0 <= eval_fraction < 1.0:
         raise DataError(f"--eval-fraction {eval_fraction} is out of range: give a number at least 0 and below 1")
     skipped = list(gold.loaded.problems)
-    export = Export(Split(TRAIN, paths.training), Split(EVAL, paths.eval), fmt, eval_fraction, skipped)
-    items = []
+    export = Export(Split(TRAIN, paths.training, schema, fmt), Split(EVAL, paths.eval, schema, fmt), fmt, eval_fraction,
+                    skipped)
+    texts = [schema.names.index(f.name) for f in schema.texts]
+    by_split: dict[str, list[tuple[str, str, tuple[Any, ...]]]] = {TRAIN: [], EVAL: []}
+    kept = 0
     for item in gold.by_input.values():
-        if item.label is None:
+        values = item.values
+        if values is None:
             continue
-        blank = empty_texts(schema, item, paths.gold)
-        if blank is not None:
-            export.left_out.append(blank)
-        else:
-            items.append((item.formatted_input, item.label))
-    if not items:
+        blank = [schema.names[at] for at in texts if not str(values[at] or "").strip()]
+        if blank:
+            export.left_out.append(blank_problem(paths.gold, item.line, blank))
+            continue
+        key = split_key(item.formatted_input)
+        by_split[EVAL if _position(key) < eval_fraction else TRAIN].append((key, item.formatted_input, values))
+        kept += 1
+    if not kept:
         unreadable = f" ({len(skipped)} unreadable lines: hcap check lists them)" if skipped else ""
         empty = f" ({len(export.left_out)} with empty text: hcap check lists them)" if export.left_out else ""
         raise DataError(
             f"no gold items in {paths.gold}{unreadable}{empty}: approve items in the review app (hcap-tui review), "
             "then export"
         )
-    by_split: dict[str, list[tuple[str, str, dict[str, Any]]]] = {TRAIN: [], EVAL: []}
-    for formatted, label in items:
-        by_split[split_of(formatted, eval_fraction)].append((split_key(formatted), formatted, label))
     for split in (export.train, export.eval):
-        chosen = sorted(by_split[split.name], key=lambda entry: (entry[0], entry[1]))
-        split.rows = [export_row(schema, formatted, label, fmt) for _, formatted, label in chosen]
-        split.counts = count_values(schema, (label for _, _, label in chosen))
-    if not export.train.rows:
+        split.items = [(text, values) for _, text, values in sorted(by_split[split.name])]
+        split.counts = count_values(schema, (values for _, values in split.items))
+    if not export.train.items:
         raise DataError(
-            f"all {len(items)} gold items fall in the eval split: lower --eval-fraction or approve more items first"
+            f"all {kept} gold items fall in the eval split: lower --eval-fraction or approve more items first"
         )
     return export
 
 
-def empty_texts(schema: LabelSchema, item: LabeledItem, path: Path) -> LineProblem | None:
-    """An item (of the file at `path`) whose label leaves a text field empty or only whitespace, as a problem
-    on its line; None when every text field has some text."""
-    blank = schema.blank_texts(item.label or {})
-    if not blank:
-        return None
+def blank_problem(path: Path, line: int, blank: Sequence[str], why: str = "") -> LineProblem:
+    """The problem of a line whose label leaves the text fields `blank` empty; `why` is added to the reason."""
     names = " and ".join(blank)
-    return LineProblem(path, item.line, f"{names} {'is' if len(blank) == 1 else 'are'} empty")
+    return LineProblem(path, line, f"{names} {'is' if len(blank) == 1 else 'are'} empty{why}")
 
 
-def count_values(schema: LabelSchema, labels: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """How many labels carry each value of each signal, every possible value listed (zeros included)."""
+def count_values(schema: LabelSchema, labels: Iterable[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
+    """How many labels (value tuples in schema order) carry each value of each signal, every possible value listed
+    (zeros included)."""
     counts = {name: dict.fromkeys(values, 0) for name, values in signal_values(schema)}
-    for label in labels:
-        for name, per_value in counts.items():
-            per_value[value_name(label[name])] += 1
+    columns = [(counts[f.name], schema.names.index(f.name)) for f in schema.signals]
+    for values in labels:
+        for per_value, at in columns:
+            per_value[value_name(values[at])] += 1
     return counts
 
 
+@gc_paused()
 def write_export(export: Export) -> None:
     """Replace both files atomically: a reader sees the old file or the new one, never part of one."""
     for split in (export.train, export.eval):

@@ -41,8 +41,16 @@ def split_input(text: str) -> InputParts:
 
 def race_paragraph(text: str) -> str:
     """Only the `[RACE]` paragraph of a formatted_input ("" when it has none): grouping many items by race
-    needs nothing else."""
-    return _split(text)[1]
+    needs nothing else, so nothing else is cut out (as `_split` would find it)."""
+    if text.startswith(RACE_TAG):
+        start = len(RACE_TAG)
+    else:
+        at = text.find(_RACE_AFTER_RESULT)
+        if at < 0:
+            return ""
+        start = at + len(_RACE_AFTER_RESULT)
+    end = text.find(_HORSE_AFTER_PART, start)
+    return text[start:] if end < 0 else text[start:end]
 
 
 def race_key(text: str) -> int | None:

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +81,19 @@ class Line:
 
 
 _BOM = b"\xef\xbb\xbf"
+_READ_BLOCK = 1 << 20  # bytes read from disk at a time by `JsonlFile.read`
 
 # One reusable encoder: `json.dumps(..., ensure_ascii=False)` would build a new one for every line.
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def _unreadable(raw: bytes, exc: ValueError) -> str:
+    """Why a non-blank line could not be read: torn (the file's last line, with no newline), not UTF-8, or not JSON."""
+    if not raw.endswith(b"\n"):
+        return "incomplete last line (a write was interrupted); skipped"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text; skipped"
+    return f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else exc}); skipped"
 
 
 def encode(record: dict[str, Any]) -> bytes:
@@ -223,39 +233,59 @@ class JsonlFile:
         """Each non-blank line as (line number, object) or (line number, problem); a missing file is empty.
 
         Never raises for bad content: a malformed line, a non-object line or a torn last line
-        (a writer killed mid-line) is reported as a LineProblem and the rest still reads.
+        (a writer killed mid-line) is reported as a LineProblem and the rest still reads. The file is
+        read a block at a time, so memory holds one line however large the file is.
         """
         try:
-            data = self.path.read_bytes()
+            handle = self.path.open("rb", buffering=_READ_BLOCK)
         except FileNotFoundError:
             return
         except OSError as exc:
             raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
-        data = data.removeprefix(_BOM)  # written by some Windows editors; not part of the first record
-        lines = data.split(b"\n")
-        torn = not data.endswith(b"\n")
-        last = len(lines) if torn else len(lines) - 1
-        for index in range(last):
-            raw = lines[index]
-            if not raw.strip():
-                continue
-            line_no = index + 1
+        loads = json.loads
+        with handle:
             try:
-                value = json.loads(raw.decode("utf-8"))  # decoding here spares json its encoding detection
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                if torn and index == last - 1:
-                    reason = "incomplete last line (a write was interrupted); skipped"
-                elif isinstance(exc, UnicodeDecodeError):
-                    reason = "not UTF-8 text; skipped"
-                else:
-                    reason = f"not valid JSON ({exc.msg}); skipped"
-                yield line_no, LineProblem(self.path, line_no, reason)
-                continue
-            if not isinstance(value, dict):
-                reason = f"expected a JSON object, got {type(value).__name__}; skipped"
-                yield line_no, LineProblem(self.path, line_no, reason)
-                continue
-            yield line_no, value
+                for line_no, raw in enumerate(handle, start=1):
+                    if line_no == 1:
+                        raw = raw.removeprefix(_BOM)  # written by some Windows editors; not part of the first record
+                    try:
+                        value = loads(raw.decode("utf-8"))  # decoding here spares json its encoding detection
+                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                        if not raw.strip():
+                            continue
+                        yield line_no, LineProblem(self.path, line_no, _unreadable(raw, exc))
+                        continue
+                    if type(value) is not dict:
+                        reason = f"expected a JSON object, got {type(value).__name__}; skipped"
+                        yield line_no, LineProblem(self.path, line_no, reason)
+                        continue
+                    yield line_no, value
+            except OSError as exc:  # the disk failing mid-file, say
+                raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
+
+    def read_lines(self, wanted: Collection[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The objects on the lines numbered in `wanted` (as `read` numbers them), parsing no other line; lines
+        that are no longer there or no longer objects are left out."""
+        if not wanted:
+            return
+        last = max(wanted)
+        try:
+            handle = self.path.open("rb", buffering=_READ_BLOCK)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
+        with handle:
+            for line_no, raw in enumerate(handle, start=1):
+                if line_no in wanted:
+                    try:
+                        value = json.loads(raw.removeprefix(_BOM).decode("utf-8"))
+                    except ValueError:
+                        continue
+                    if type(value) is dict:
+                        yield line_no, value
+                if line_no >= last:
+                    return
 
     def append(self, records: Iterable[dict[str, Any]]) -> Appended:
         """Append whole lines and fsync them before returning; the receipt can undo exactly this append.

@@ -17,9 +17,9 @@ from typing import Any
 from hcap_tui.comments import Comment, CommentsFile
 from hcap_tui.config import Project
 from hcap_tui.errors import HcapError
+from hcap_tui.models import Labeller, LabelResult, ModelSpec, label_many
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store, flat_record, now_iso
-from hcap_tui.models import LabelResult, Labeller, ModelSpec, label_many
 
 # Gemini list prices in USD per million tokens (input, output), standard tier, prompts under 200k tokens.
 # An estimate only: prices change, and the bill is what Google says. Output includes thinking tokens.

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hcap_tui.comments import Comment, CommentsFile
-from hcap_tui.models import LabelResult, Labeller, label_many
+from hcap_tui.models import Labeller, LabelResult, label_many
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import FAILED, Store, flat_record, now_iso
 

@@ -194,6 +194,36 @@ class LabelSchema:
             raise LabelError(f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}") from None
         return self.validate(fields)
 
+    @cached_property
+    def _checks(self) -> tuple[tuple[str, str, dict[str, str] | None], ...]:
+        """(name, kind, enum value -> the schema's own string) per field, for `values`."""
+        return tuple((f.name, f.kind, {v: v for v in f.values} if f.kind == "enum" else None) for f in self.fields)
+
+    def values(self, record: dict[str, Any]) -> tuple[Any, ...]:
+        """The label fields of a flat record as a tuple in schema order, validated as `extract` validates them.
+
+        The fast path of reading a file: plain type checks instead of a pydantic model, and enum values as the
+        schema's own strings, so 100,000 labels share a handful of them. Anything the checks refuse goes to
+        `extract`, which raises the LabelError naming the problem.
+        """
+        values = []
+        for name, kind, allowed in self._checks:
+            value = record.get(name)
+            if kind == "bool":
+                if type(value) is not bool:
+                    break
+            elif allowed is not None:
+                value = allowed.get(value) if type(value) is str else None
+                if value is None:
+                    break
+            elif type(value) is not str:
+                break
+            values.append(value)
+        else:
+            return tuple(values)
+        label = self.extract(record)  # raises the LabelError that says what is wrong
+        return tuple(label[name] for name in self.names)
+
     def parse(self, text: str) -> dict[str, Any]:
         """Parse model output text into a validated label, or raise LabelError saying why not."""
         try:

@@ -9,17 +9,20 @@ the model, per model version.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hcap_tui.comments import CommentsFile
+from hcap_tui.comments import CommentsFile, Counting
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError
-from hcap_tui.gcpause import gc_paused
 from hcap_tui.metrics import DIGITS, ratio
-from hcap_tui.races import RaceConflict, race_conflicts
+from hcap_tui.races import RaceConflict
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import LabeledItem, Loaded, Store
+from hcap_tui.store import LabeledItem, Store
+from hcap_tui.tally import tally
 
 NO_ORIGIN = "older"  # gold lines written before review recorded where a label came from
 PREDICTIONS_ORIGIN = "predictions"
@@ -48,23 +51,24 @@ class CorrectionGroup:
         """Share of this group's proposals for signal `name` that the reviewer changed."""
         return ratio(self.changed.get(name, 0), self.reviewed.get(name, 0))
 
-    def add(self, signals: tuple[str, ...], proposed: dict[str, Any], final: dict[str, Any]) -> None:
-        """Count one reviewed item: which of the signals the proposal carried and which the reviewer changed."""
+    def add(self, signals: tuple[str, ...], proposed: dict[str, Any], final: dict[str, Any], times: int = 1) -> None:
+        """Count `times` reviewed items alike: which of the signals the proposal carried and which the reviewer
+        changed."""
         carried = [name for name in signals if name in proposed]
         for name in signals:
             if name not in proposed:
-                self.unproposed[name] = self.unproposed.get(name, 0) + 1
+                self.unproposed[name] = self.unproposed.get(name, 0) + times
         if not carried:
-            self.no_proposal += 1
+            self.no_proposal += times
             return
-        self.items += 1
+        self.items += times
         any_changed = False
         for name in carried:
-            self.reviewed[name] = self.reviewed.get(name, 0) + 1
+            self.reviewed[name] = self.reviewed.get(name, 0) + times
             if proposed[name] != final[name]:
-                self.changed[name] = self.changed.get(name, 0) + 1
+                self.changed[name] = self.changed.get(name, 0) + times
                 any_changed = True
-        self.changed_items += any_changed
+        self.changed_items += times if any_changed else 0
 
     def to_dict(self, schema: LabelSchema) -> dict[str, Any]:
         """The JSON form, signals in schema order."""
@@ -130,112 +134,150 @@ class Stats:
         }
 
 
-@gc_paused()
 def compute_stats(project: Project, *, comment_counts: tuple[int, int] | None = None) -> Stats:
     """Count the project's comments, teacher labels, predictions and gold, and the review corrections.
 
-    `comment_counts` (rows, eligible rows) stands in for re-reading comments.csv, the slowest part, when a
-    caller that counts again and again (the review app's Stats tab) knows the file has not changed.
+    Each file is read once, as a stream, keeping per input only what the figures need (`tally`); a large
+    comments.csv is counted on the other core meanwhile. `comment_counts` (rows, eligible rows) stands in for
+    re-reading comments.csv, the slowest part, when a caller that counts again and again (the review app's
+    Stats tab) knows the file has not changed.
     """
     schema = project.schema
     store = Store(project.paths, schema)
-    problems: list[str] = []
-    gold_index = store.gold()
-    gold = gold_index.by_input
-    labeled = _latest(store.labeled(), problems)
-    predictions = _latest(store.predictions(), problems)
-    problems.extend(str(problem) for problem in gold_index.loaded.problems)
-    rows, eligible = comment_counts or _count_comments(project, problems)
-    approved = [item for item in gold.values() if item.label is not None]
-    pending = [item for key, item in predictions.items() if key not in gold]
-    failed = sum(1 for item in pending if item.failed)
-    corrections, model_corrections = _corrections(schema, approved)
+    signals = tuple(f.name for f in schema.signals)
+    path = project.paths.comments
+    counting = CommentsFile(path).count_aside() if comment_counts is None and path.is_file() else None
+    try:
+        labeled = tally(store, project.paths.labeled)
+        predictions = tally(store, project.paths.predictions)
+        gold = tally(store, project.paths.gold, _gold_summary(schema), keep=GOLD_PROVENANCE)
+    except BaseException:
+        if counting is not None:
+            counting.stop()
+        raise
+    problems = [str(problem) for t in (labeled, predictions, gold) for problem in t.problems]
+    rows, eligible = comment_counts or _comment_counts(counting, problems)
+    approved = Counter(entry.summary for entry in gold.entries() if entry.summary is not None)
+    pending = [entry for key, entry in predictions.latest.items() if key not in gold.latest]
+    failed = sum(1 for entry in pending if entry.race_values is None)
+    corrections, model_corrections = _corrections(signals, approved)
     return Stats(
         schema=schema,
         comment_rows=rows,
         eligible_comments=eligible,
-        labeled=sum(1 for item in labeled.values() if not item.failed),
-        labeled_pending=sum(1 for key, item in labeled.items() if not item.failed and key not in gold),
-        predictions=len(predictions),
+        labeled=sum(1 for entry in labeled.entries() if entry.race_values is not None),
+        labeled_pending=sum(
+            1 for key, entry in labeled.latest.items() if entry.race_values is not None and key not in gold.latest
+        ),
+        predictions=len(predictions.latest),
         predictions_pending=len(pending) - failed,
         predictions_failed=failed,
-        gold=len(approved),
+        gold=sum(approved.values()),
         gold_by_origin=_by_origin(approved),
         distribution=_distribution(schema, approved),
         corrections=corrections,
         model_corrections=model_corrections,
         problems=problems,
-        race_conflicts={
-            "teacher": race_conflicts(schema, {key: item.label for key, item in labeled.items() if not item.failed}),
-            "gold": race_conflicts(schema, {item.formatted_input: item.label for item in approved}),
-        },
+        race_conflicts={"teacher": labeled.race_conflicts(), "gold": gold.race_conflicts()},
     )
 
 
-def _latest(loaded: Loaded, problems: list[str]) -> dict[str, LabeledItem]:
-    """The last item per input of a file, noting its skipped lines."""
-    problems.extend(str(problem) for problem in loaded.problems)
-    return {item.formatted_input: item for item in loaded.items}
+# What stats read of each gold line's provenance, and what it keeps of an approved item: its origin, its signal
+# values, its proposal's values of the signals (ABSENT where it carried none; None without a proposal) and the
+# model version it came from.
+GOLD_PROVENANCE = ("origin", "proposed", "model", "model_digest")
+GoldSummary = tuple[str, tuple[Any, ...], tuple[Any, ...] | None, tuple[str | None, str | None]]
+ABSENT = object()  # a signal the proposal did not carry
 
 
-def _count_comments(project: Project, problems: list[str]) -> tuple[int | None, int | None]:
-    """Rows and eligible rows of comments.csv; (None, None) when it is absent or unreadable."""
-    path = project.paths.comments
-    if not path.is_file():
+def _gold_summary(schema: LabelSchema) -> Callable[[LabeledItem], GoldSummary | None]:
+    """The function reducing a gold item to a `GoldSummary` (None for an item without a label)."""
+    signals = tuple(f.name for f in schema.signals)
+    positions = [schema.names.index(name) for name in signals]
+
+    def summarise(item: LabeledItem) -> GoldSummary | None:
+        values = item.values
+        if values is None:
+            return None
+        record = item.record or {}
+        origin = record.get("origin")
+        proposed = record.get("proposed")
+        carried = None
+        if type(proposed) is dict:
+            carried = tuple([proposed.get(name, ABSENT) for name in signals])
+            try:
+                hash(carried)
+            except TypeError:  # a list or an object where a value belongs: counted, never equal to a value
+                carried = tuple([_hashable(value) for value in carried])
+        return (
+            origin if type(origin) is str and origin else NO_ORIGIN,
+            tuple([values[at] for at in positions]),
+            carried,
+            (_text(record.get("model")), _text(record.get("model_digest"))),
+        )
+
+    return summarise
+
+
+def _hashable(value: Any) -> Any:
+    """A proposed value as it can be counted: a list or an object (never a label value) becomes its JSON text
+    in a tuple, which no label value equals."""
+    try:
+        hash(value)
+    except TypeError:
+        return ("not a label value", json.dumps(value, sort_keys=True, default=str))
+    return value
+
+
+def _comment_counts(counting: Counting | None, problems: list[str]) -> tuple[int | None, int | None]:
+    """Rows and eligible rows of comments.csv; (None, None) when it is absent (no `counting`) or unreadable (saying
+    why in `problems`)."""
+    if counting is None:
         return None, None
     try:
-        counts = CommentsFile(path).count()
+        counts = counting.result()
     except DataError as exc:
         problems.append(str(exc))
         return None, None
     return counts.rows, counts.eligible
 
 
-def _origin(item: LabeledItem) -> str:
-    """Where a gold label came from, or NO_ORIGIN for lines that do not say."""
-    origin = item.record.get("origin")
-    return origin if isinstance(origin, str) and origin else NO_ORIGIN
-
-
-def _by_origin(gold: list[LabeledItem]) -> dict[str, int]:
+def _by_origin(gold: Counter[GoldSummary]) -> dict[str, int]:
     """Gold items per origin, most common first."""
-    counts: dict[str, int] = {}
-    for item in gold:
-        origin = _origin(item)
-        counts[origin] = counts.get(origin, 0) + 1
+    counts: Counter[str] = Counter()
+    for summary, times in gold.items():
+        counts[summary[0]] += times
     return dict(sorted(counts.items(), key=lambda entry: (-entry[1], entry[0])))
 
 
-def _distribution(schema: LabelSchema, gold: list[LabeledItem]) -> dict[str, dict[str, int]]:
+def _distribution(schema: LabelSchema, gold: Counter[GoldSummary]) -> dict[str, dict[str, int]]:
     """Gold items per value of each signal: booleans as "true"/"false", enums in schema order."""
     distribution = {
         f.name: dict.fromkeys(("true", "false") if f.kind == "bool" else f.values, 0) for f in schema.signals
     }
-    for item in gold:
-        for name, counts in distribution.items():
-            value = item.label[name]
+    columns = list(distribution.values())
+    for summary, times in gold.items():
+        for counts, value in zip(columns, summary[1]):
             key = ("true" if value else "false") if isinstance(value, bool) else value
-            counts[key] += 1
+            counts[key] += times
     return distribution
 
 
 def _corrections(
-    schema: LabelSchema, gold: list[LabeledItem]
+    signals: tuple[str, ...], gold: Counter[GoldSummary]
 ) -> tuple[dict[str, CorrectionGroup], list[CorrectionGroup]]:
     """Correction counts per origin, and per model version of the predictions origin, in first-seen order."""
-    signals = tuple(f.name for f in schema.signals)
     by_origin: dict[str, CorrectionGroup] = {}
     by_version: dict[tuple[str | None, str | None], CorrectionGroup] = {}
-    for item in gold:
-        proposed = item.record.get("proposed")
-        if not isinstance(proposed, dict):
+    for (origin, values, carried, version), times in gold.items():
+        if carried is None:
             continue
-        origin = _origin(item)
-        by_origin.setdefault(origin, CorrectionGroup(origin)).add(signals, proposed, item.label)
+        proposed = {name: value for name, value in zip(signals, carried) if value is not ABSENT}
+        final = dict(zip(signals, values))
+        by_origin.setdefault(origin, CorrectionGroup(origin)).add(signals, proposed, final, times)
         if origin == PREDICTIONS_ORIGIN:
-            version = (_text(item.record.get("model")), _text(item.record.get("model_digest")))
             group = by_version.setdefault(version, CorrectionGroup(origin, model=version[0], model_digest=version[1]))
-            group.add(signals, proposed, item.label)
+            group.add(signals, proposed, final, times)
     return by_origin, list(by_version.values())
 
 

@@ -17,7 +17,7 @@ import json
 import os
 import pwd
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,19 +37,86 @@ DISAGREEING_FIELDS = "disagrees_with_teacher"
 TEACHER_VALUES = "teacher_values"
 
 
-@dataclass(frozen=True)
-class LabeledItem:
-    """One usable line of a label file: the input, its label (None if the model failed) and the whole record."""
+Keep = bool | Collection[str]
+"""What a reader keeps of each line's record: all of it (True), nothing (False), or just the named fields."""
 
-    formatted_input: str
-    label: dict[str, Any] | None
-    record: dict[str, Any]
-    line: int
+# Label field names, one shared tuple per distinct order: an item holds only its label's values.
+_FIELD_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+class LabeledItem:
+    """One usable line of a label file: its input, its label (None if the model failed), its line number and,
+    when the reader asked for it, its record (the whole line, or the fields asked for; else None).
+
+    Compact, since a reader may hold 100,000 of them: slots, the label as a tuple of values beside a tuple of
+    field names that every item with the same fields shares (`label` builds the dict when asked), and no
+    record unless one was asked for.
+    """
+
+    __slots__ = ("formatted_input", "line", "record", "_names", "_values")
+
+    def __init__(
+        self,
+        formatted_input: str,
+        label: dict[str, Any] | None,
+        record: dict[str, Any] | None = None,
+        line: int = 0,
+    ) -> None:
+        self.formatted_input = formatted_input
+        self.line = line
+        self.record = record
+        if label is None:
+            self._names = self._values = None
+        else:
+            names = tuple(label)
+            self._names = _FIELD_NAMES.setdefault(names, names)
+            self._values = tuple(label.values())
+
+    @classmethod
+    def of(
+        cls,
+        formatted_input: str,
+        names: tuple[str, ...],
+        values: tuple[Any, ...] | None,
+        record: dict[str, Any] | None,
+        line: int,
+    ) -> LabeledItem:
+        """An item from a label already split into field names (a shared tuple) and values, as readers have it."""
+        item = cls.__new__(cls)
+        item.formatted_input = formatted_input
+        item.line = line
+        item.record = record
+        item._names = None if values is None else names
+        item._values = values
+        return item
+
+    @property
+    def label(self) -> dict[str, Any] | None:
+        """The label as a new dict in field order, or None for a failed prediction."""
+        return None if self._values is None else dict(zip(self._names, self._values))  # type: ignore[arg-type]
+
+    @property
+    def values(self) -> tuple[Any, ...] | None:
+        """The label's values in field order (schema order, for every item the store reads), or None."""
+        return self._values
 
     @property
     def failed(self) -> bool:
         """A prediction the model could not produce; it carries the raw text and reason instead of a label."""
-        return self.label is None
+        return self._values is None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LabeledItem):
+            return NotImplemented
+        return (self.formatted_input, self.line, self.record, self.label) == (
+            other.formatted_input, other.line, other.record, other.label
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # equal items may hold different (unhashable) records
+
+    def __repr__(self) -> str:
+        return (f"LabeledItem(formatted_input={self.formatted_input!r}, label={self.label!r}, "
+                f"record={self.record!r}, line={self.line!r})")
 
 
 @dataclass
@@ -147,60 +214,83 @@ class Store:
             writer = self._writers[path] = JsonlFile(path)
         return writer
 
-    def read(self, path: Path) -> Loaded:
-        """Every usable item of a label file, with skipped lines reported (never raised)."""
+    def read(self, path: Path, *, keep: Keep = False) -> Loaded:
+        """Every usable item of a label file, with skipped lines reported (never raised); `keep` says what of
+        each line's record the items hold (nothing by default)."""
         loaded = Loaded(path)
-        with gc_paused():  # every record stays alive: the cycle collector would only rescan them
-            for entry in self.scan(path):
-                if isinstance(entry, LineProblem):
-                    loaded.problems.append(entry)
+        items, problems = loaded.items.append, loaded.problems.append
+        with gc_paused():  # every item stays alive: the cycle collector would only rescan them
+            for entry in self.scan(path, keep=keep):
+                if type(entry) is LineProblem:
+                    problems(entry)
                 else:
-                    loaded.items.append(entry)
+                    items(entry)  # type: ignore[arg-type]
         return loaded
 
-    def scan(self, path: Path) -> Iterator[LabeledItem | LineProblem]:
-        """Each line of a label file as an item or a problem, in file order, for readers that show progress."""
+    def scan(self, path: Path, *, keep: Keep = False) -> Iterator[LabeledItem | LineProblem]:
+        """Each line of a label file as an item or a problem, in file order, read as it goes (for readers that
+        show progress or hold only part of what they read); `keep` as for `read`."""
+        item = self._reader(keep)
         for line_no, value in JsonlFile(path).read():
-            if isinstance(value, LineProblem):
+            if type(value) is LineProblem:
                 yield value
                 continue
             try:
-                yield self._item(value, line_no)
+                yield item(value, line_no)  # type: ignore[arg-type]
             except LabelError as exc:
                 yield LineProblem(path, line_no, f"{exc}; skipped")
 
-    def _item(self, record: dict[str, Any], line_no: int) -> LabeledItem:
-        """Interpret one record: flat label, failed prediction, or the older prompt/completion shape."""
+    def _reader(self, keep: Keep) -> Callable[[dict[str, Any], int], LabeledItem]:
+        """The function that turns one record into an item, keeping what `keep` asks of the record."""
+        names, values, new = self.schema.names, self.schema.values, LabeledItem.of
+        fields = () if isinstance(keep, bool) else tuple(keep)
+
+        def item(record: dict[str, Any], line_no: int) -> LabeledItem:
+            if fields:
+                kept: dict[str, Any] | None = {name: record[name] for name in fields if name in record}
+            else:
+                kept = record if keep else None
+            formatted = record.get("formatted_input")
+            if type(formatted) is not str or not formatted or record.get("status") == FAILED:
+                return self._item(record, line_no, kept)  # the rarer shapes
+            return new(formatted, names, values(record), kept, line_no)
+
+        return item
+
+    def _item(self, record: dict[str, Any], line_no: int, kept: dict[str, Any] | None) -> LabeledItem:
+        """Interpret one record: flat label, failed prediction, or the older prompt/completion shape; the item
+        holds `kept` as its record."""
         if "formatted_input" not in record and "prompt" in record and "completion" in record:
             prompt, completion = record["prompt"], record["completion"]
             if not isinstance(prompt, str) or not isinstance(completion, str):
                 raise LabelError("prompt and completion must be strings")
-            return LabeledItem(prompt, self.schema.parse(completion), record, line_no)
+            label = self.schema.parse(completion)
+            return LabeledItem.of(prompt, self.schema.names, tuple(label.values()), kept, line_no)
         formatted = record.get("formatted_input")
         if not isinstance(formatted, str) or not formatted:
             raise LabelError("missing formatted_input")
         if record.get("status") == FAILED:
-            return LabeledItem(formatted, None, record, line_no)
-        return LabeledItem(formatted, self.schema.extract(record), record, line_no)
+            return LabeledItem.of(formatted, self.schema.names, None, kept, line_no)
+        return LabeledItem.of(formatted, self.schema.names, self.schema.values(record), kept, line_no)
 
-    def labeled(self) -> Loaded:
+    def labeled(self, *, keep: Keep = False) -> Loaded:
         """Teacher labels (labeled.jsonl)."""
-        return self.read(self.paths.labeled)
+        return self.read(self.paths.labeled, keep=keep)
 
-    def predictions(self) -> Loaded:
+    def predictions(self, *, keep: Keep = False) -> Loaded:
         """Model predictions (predictions.jsonl)."""
-        return self.read(self.paths.predictions)
+        return self.read(self.paths.predictions, keep=keep)
 
-    def gold(self) -> GoldIndex:
+    def gold(self, *, keep: Keep = False) -> GoldIndex:
         """The gold standard resolved last-write-wins."""
-        loaded = self.read(self.paths.gold)
+        loaded = self.read(self.paths.gold, keep=keep)
         return GoldIndex(loaded, {item.formatted_input: item for item in loaded.items})
 
     def keys(self, path: Path) -> set[str]:
         """The formatted_inputs a file already holds (for excluding them from new samples)."""
         keys: set[str] = set()
         for _, value in JsonlFile(path).read():
-            if isinstance(value, dict):
+            if type(value) is dict:
                 key = value.get("formatted_input", value.get("prompt"))
                 if isinstance(key, str):
                     keys.add(key)
@@ -300,7 +390,7 @@ class Store:
         """One JSONL line as an item, or None when it is blank, not JSON or not a usable label line."""
         try:
             value = json.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
-            return self._item(value, 0) if isinstance(value, dict) else None
+            return self._item(value, 0, value) if isinstance(value, dict) else None
         except (ValueError, LabelError):
             return None
 
@@ -327,7 +417,7 @@ class Store:
                     f"{self.paths.gold} belongs to {_user_name(owner)}: compacting it as {_user_name(me)} would "
                     f"make it {_user_name(me)}'s; run `hcap gold compact` as {_user_name(owner)} (or as root)"
                 )
-            index = self.gold()
+            index = self.gold(keep=True)
             order: dict[str, dict[str, Any]] = {}
             for item in index.loaded.items:
                 order.setdefault(item.formatted_input, {})

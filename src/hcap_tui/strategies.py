@@ -17,25 +17,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from hcap_tui.choices import DEFAULT_POOL_FACTOR, Strategy
 from hcap_tui.comments import CommentsFile
-from hcap_tui.models import LabelResult, Labeller, label_many
+from hcap_tui.models import Labeller, LabelResult, label_many
 from hcap_tui.predict import PredictionRun, PredictSummary, draw_sample, new_batch_id, prediction_record
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import DISAGREEING_FIELDS, TEACHER_VALUES, LabeledItem, Store
 from hcap_tui.uncertain import UncertainRun, falling_back, resume_pool
-
-DEFAULT_POOL_FACTOR = 5
-
-
-class Strategy(StrEnum):
-    """How `hcap predict` chooses the items it writes."""
-
-    RANDOM = "random"
-    UNCERTAIN = "uncertain"
-    DISAGREE = "disagree"
 
 
 def disagreements(schema: LabelSchema, teacher: dict[str, Any], model: dict[str, Any]) -> list[str]:
@@ -57,7 +47,7 @@ def teacher_candidates(store: Store, seed: int | None) -> Candidates:
     A formatted_input labelled more than once counts once, with its last label.
     """
     exclude = store.keys(store.paths.gold) | store.keys(store.paths.predictions)
-    loaded = store.labeled()
+    loaded = store.labeled(keep=("metadata",))  # a disagreement's line carries the teacher line's metadata
     latest: dict[str, LabeledItem] = {}
     for item in loaded.items:
         if item.label is not None and item.formatted_input not in exclude:

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hcap_tui.choices import DEFAULT_FOLDS
 from hcap_tui.errors import DataError, HcapError
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.input_parts import InputParts, split_input
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     import numpy as np
     from scipy.sparse import csr_matrix
 
-DEFAULT_FOLDS = 5
 MIN_ITEMS_PER_FOLD = 2
 CHECK_TOP = 20  # the gold check reports how many teacher errors the student's top this-many hold
 # A little probability for every value, so a value the student never saw in training is very doubtful, not certain,

@@ -23,7 +23,7 @@ from typing import Any
 from hcap_tui.comments import Comment
 from hcap_tui.config import DataPaths
 from hcap_tui.jsonl import JsonlFile
-from hcap_tui.models import LabelResult, Labeller, label_many, parse_model
+from hcap_tui.models import Labeller, LabelResult, label_many, parse_model
 from hcap_tui.models.confidence import item_confidence
 from hcap_tui.predict import PredictSummary, new_batch_id, prediction_record
 from hcap_tui.store import LabeledItem, Store
@@ -87,7 +87,7 @@ def recover_pool(store: Store, pool: PoolFile, model: str, digest: str | None) -
 
     None when the sidecar comes from another model or version: its confidences say nothing about this one.
     """
-    items = store.read(pool.path).items
+    items = store.read(pool.path, keep=True).items
     if any(item.record.get("model") != model or item.record.get("model_digest") != digest for item in items):
         return None
     done = store.keys(store.paths.gold) | store.keys(store.paths.predictions)

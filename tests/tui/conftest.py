@@ -41,10 +41,13 @@ def stats_dir(review_dir: Path) -> Path:
 
 @pytest.fixture
 def make_app(review_dir: Path) -> Callable[[], ReviewApp]:
-    """Build the app the way `hcap-tui review` does, for reviewer "ann"."""
+    """Build the app the way `hcap-tui review` does, for reviewer "ann", with animations off: Pilot waits for each
+    to finish after every key (a tab switch slides its underline for 0.3 s), and the end state is the same."""
 
     def make(data_dir: Path = review_dir) -> ReviewApp:
-        return create_app(open_project(data_dir), reviewer="ann")
+        app = create_app(open_project(data_dir), reviewer="ann")
+        app.animation_level = "none"
+        return app
 
     return make
 

@@ -3,7 +3,21 @@
 Importing this package must not import Textual: the TUI is loaded only by `hcap review`.
 """
 
-from hcap_tui.cli import apply, check, evaluate, export, gold, label, model, predict, review, sample, stats, train, triage  # noqa: F401  (each module registers its commands)
+from hcap_tui.cli import (  # noqa: F401  (each module registers its commands)
+    apply,
+    check,
+    evaluate,
+    export,
+    gold,
+    label,
+    model,
+    predict,
+    review,
+    sample,
+    stats,
+    train,
+    triage,
+)
 from hcap_tui.cli.app import app
 
 

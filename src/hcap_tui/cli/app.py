@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from hcap_tui.config import DATA_DIR_ENV
+from hcap_tui import DATA_DIR_ENV
 from hcap_tui.errors import HcapError, os_problem
 
 

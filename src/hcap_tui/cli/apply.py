@@ -5,24 +5,20 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from hcap_tui.apply.batch import batch_model, read_batch, write_batch
-from hcap_tui.apply.output import Output
-from hcap_tui.apply.run import ApplyRun, ApplySummary
-from hcap_tui.apply.table import csv_path_for, write_table
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, fail, guarded, note
-from hcap_tui.cli.predict import HostOption, RateColumn
+from hcap_tui.cli.predict import HostOption
 from hcap_tui.cli.sample import CsvOption
-from hcap_tui.comments import CommentsFile
-from hcap_tui.config import Project, open_project
-from hcap_tui.errors import HcapError
-from hcap_tui.models import Labeller, LabelResult, student
-from hcap_tui.store import Store
+
+if TYPE_CHECKING:
+    from hcap_tui.apply.output import Output
+    from hcap_tui.apply.run import ApplyRun, ApplySummary
+    from hcap_tui.comments import CommentsFile
+    from hcap_tui.config import Project
+    from hcap_tui.models import Labeller, LabelResult
 
 SHOWN_IDS = 5  # custom_ids listed per kind in the report; --json lists them all
 
@@ -87,6 +83,14 @@ def apply_command(
     Exit 0 when every comment got a label, 1 when some failed (they are kept, and a rerun retries them) or
     the run could not go on.
     """
+    from hcap_tui.apply.output import Output
+    from hcap_tui.apply.run import ApplyRun
+    from hcap_tui.apply.table import csv_path_for, write_table
+    from hcap_tui.comments import CommentsFile
+    from hcap_tui.config import open_project
+    from hcap_tui.models import student
+    from hcap_tui.store import Store
+
     if write_batch_path is not None and read_batch_path is not None:
         raise typer.BadParameter("write requests or read results, not both", param_hint="'--read-batch'")
     project = open_project(data_dir)
@@ -162,19 +166,13 @@ def _drive(run: ApplyRun, concurrency: int) -> None:
 
     Either way the output then holds one line per comment (compacted) unless Ctrl-C cut the run short.
     """
+    from hcap_tui.cli.progress import items_progress
+    from hcap_tui.errors import HcapError
+
     summary = run.summary
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
     try:
         if summary.to_label:
-            with Progress(*columns, console=Console(stderr=True)) as progress:
+            with items_progress() as progress:
                 task = progress.add_task("labelling", total=summary.to_label)
 
                 def advance(_result: LabelResult) -> None:
@@ -218,6 +216,8 @@ def _print_summary(summary: ApplySummary) -> None:
 def _write_requests(project: Project, model: str | None, comments: CommentsFile, output: Output, path: Path,
                     limit: int | None, as_json: bool) -> None:
     """`--write-batch`: request lines for every comment a live run would label now."""
+    from hcap_tui.apply.batch import batch_model, write_batch
+
     with batch_model(project, model) as labeller:
         summary = write_batch(labeller, comments, output, path, limit)
     if as_json:
@@ -234,6 +234,10 @@ def _write_requests(project: Project, model: str | None, comments: CommentsFile,
 def _read_results(project: Project, model: str | None, comments: CommentsFile, output: Output, path: Path,
                   csv_out: Path | None, as_json: bool) -> None:
     """`--read-batch`: a batch service's results validated and written into the output; the caller holds it."""
+    from hcap_tui.apply.batch import batch_model, read_batch
+    from hcap_tui.apply.table import write_table
+    from hcap_tui.store import Store
+
     with batch_model(project, model) as labeller:
         summary = read_batch(Store(project.paths, project.schema), labeller, comments, output, path)
     if csv_out is not None:

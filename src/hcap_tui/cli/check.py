@@ -2,65 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import stat
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import typer
 
 from hcap_tui.cli.app import DataDirOption, app, guarded
-from hcap_tui.comments import CommentsFile, RowProblem
-from hcap_tui.config import Project, open_project
-from hcap_tui.errors import DataError, os_problem
-from hcap_tui.export import empty_texts
-from hcap_tui.jsonl import STALE_AFTER_S, JsonlFile, LineProblem, temp_files
-from hcap_tui.safe_text import one_line
-from hcap_tui.races import race_conflicts
-from hcap_tui.store import Store
-from hcap_tui.uncertain import interrupted_pools
-
-CHECKPOINT_SOURCES = ("gemini", "predictions")
-LABEL_FILES = ("labeled", "predictions", "gold")
-SHOWN_BAD_LINES = 10  # per file; a schema mismatch makes every line bad, and the count says how many
-SHOWN_RACES = 10  # per file; `hcap stats --json` lists every race whose items disagree
-RACE_SHOWN_CHARS = 70  # of a race paragraph: enough to find the race
-
-
-@dataclass
-class Report:
-    """Lines to print, and whether anything needs fixing."""
-
-    lines: list[str] = field(default_factory=list)
-    problems: int = 0
-
-    def ok(self, text: str) -> None:
-        """A file that reads cleanly."""
-        self.lines.append(f"  ok    {text}")
-
-    def info(self, text: str) -> None:
-        """Something worth knowing that is not a problem."""
-        self.lines.append(f"  --    {text}")
-
-    def bad(self, text: str) -> None:
-        """A problem the user should fix; it makes the check fail."""
-        self.problems += 1
-        self.lines.append(f"  BAD   {text}")
 
 
 @app.command()
 @guarded
 def check(data_dir: DataDirOption = None) -> None:
     """Read every file in the data folder without changing any; exit 1 if something is wrong."""
+    from hcap_tui.config import open_project
+    from hcap_tui.folder_check import check_folder
+
     project = open_project(data_dir)
-    report = Report()
-    _check_comments(project, report)
-    _check_races(project, report, _check_label_files(project, report))
-    _check_other_jsonl(project, report)
-    _check_pools(project, report)
-    _check_checkpoints(project, report)
-    _check_temp_files(project, report)
+    report = check_folder(project)
     typer.echo(f"hcap check {project.paths.root} (schema: {project.schema.name}, {len(project.schema.fields)} fields)")
     for line in report.lines:
         typer.echo(line)
@@ -68,159 +23,3 @@ def check(data_dir: DataDirOption = None) -> None:
         typer.echo(f"{report.problems} problem(s) found; bad lines are skipped by every command until fixed.")
         raise typer.Exit(1)
     typer.echo("no problems found")
-
-
-def _present(report: Report, path: Path, absent: str = "not present") -> bool:
-    """Whether a file is there to read; a folder, a link looping or leading nowhere, or a path the system
-    refuses is reported (a problem, except a link to a missing file, which reads as no file) instead."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        if os.path.islink(path):
-            report.info(f"{path.name}: a symbolic link to {os.readlink(path)}, which does not exist ({absent})")
-        else:
-            report.info(f"{path.name}: {absent}")
-        return False
-    except OSError as exc:
-        report.bad(f"{path.name}: cannot read it: {os_problem(exc)}")
-        return False
-    if stat.S_ISDIR(mode):
-        report.bad(f"{path.name} is a folder, not a file: move it away")
-        return False
-    return True
-
-
-def _check_comments(project: Project, report: Report) -> None:
-    path = project.paths.comments
-    if not _present(report, path, "not present (hcap sample/predict/label need it)"):
-        return
-    try:
-        counts = CommentsFile(path).count()
-    except DataError as exc:
-        report.bad(str(exc))
-        return
-    _report_file(report, path.name, f"{path.name}: {counts.rows} rows, {counts.eligible} eligible", counts.problems,
-                 "row")
-
-
-def _check_label_files(project: Project, report: Report) -> dict[Path, dict[str, dict[str, Any]]]:
-    """Check each label file; return the latest label per input of the teacher's file and gold, for the race check."""
-    store = Store(project.paths, project.schema)
-    latest: dict[Path, dict[str, dict[str, Any]]] = {}
-    for name in LABEL_FILES:
-        path = getattr(project.paths, name)
-        if not _present(report, path):
-            continue
-        problems: list[LineProblem] = []
-        try:
-            if name == "gold":
-                index = store.gold()
-                loaded = index.loaded
-                extra = f", {len(index.by_input)} distinct inputs"
-                if index.superseded:
-                    extra += f", {index.superseded} superseded by later approvals (`hcap gold compact` drops them)"
-                empty = [
-                    LineProblem(path, p.line, f"{p.reason}; `hcap export` leaves it out")
-                    for item in index.by_input.values()
-                    if (p := empty_texts(store.schema, item, path))
-                ]
-                problems = sorted([*loaded.problems, *empty], key=lambda problem: problem.line)
-            else:
-                loaded = store.read(path)
-                failed = sum(1 for item in loaded.items if item.failed)
-                extra = f", {failed} failed predictions" if failed else ""
-                problems = loaded.problems
-        except DataError as exc:
-            report.bad(str(exc))
-            continue
-        _report_file(report, path.name, f"{path.name}: {len(loaded.items)} valid records{extra}", problems)
-        if path in (project.paths.labeled, project.paths.gold):
-            latest[path] = {item.formatted_input: item.label for item in loaded.items if item.label is not None}
-    return latest
-
-
-def _check_races(project: Project, report: Report, latest: dict[Path, dict[str, dict[str, Any]]]) -> None:
-    """Races whose items carry different values of a race-level field: worth a look, not a problem in the file."""
-    fields = project.schema.race_fields
-    if not fields:
-        return
-    names = " or ".join(f.name for f in fields)
-    for path, labels in latest.items():
-        conflicts = race_conflicts(project.schema, labels)
-        if not conflicts:
-            continue
-        races = len({conflict.race for conflict in conflicts})
-        report.info(f"{path.name}: {races} race(s) whose items carry different {names} values")
-        for conflict in conflicts[:SHOWN_RACES]:
-            counts = ", ".join(f"{value} {count}" for value, count in conflict.counts().items())
-            report.lines.append(f"          {conflict.field} {counts}: {one_line(conflict.race, RACE_SHOWN_CHARS)}")
-        if len(conflicts) > SHOWN_RACES:
-            report.lines.append(f"          … and {len(conflicts) - SHOWN_RACES} more (`hcap stats --json` lists all)")
-
-
-def _check_other_jsonl(project: Project, report: Report) -> None:
-    for path in (project.paths.training, project.paths.eval, project.paths.evals):
-        if not os.path.lexists(path) or not _present(report, path):
-            continue
-        valid, problems = 0, []
-        try:
-            for _, value in JsonlFile(path).read():
-                if isinstance(value, LineProblem):
-                    problems.append(value)
-                else:
-                    valid += 1
-        except DataError as exc:
-            report.bad(str(exc))
-            continue
-        _report_file(report, path.name, f"{path.name}: {valid} valid records", problems)
-
-
-def _report_file(
-    report: Report, name: str, summary: str, problems: list[LineProblem] | list[RowProblem], unit: str = "line"
-) -> None:
-    if problems:
-        report.bad(f"{summary}, {len(problems)} bad {unit}(s)")
-        for problem in problems[:SHOWN_BAD_LINES]:
-            report.lines.append(f"          {problem}")
-        if len(problems) > SHOWN_BAD_LINES:
-            report.lines.append(f"          … and {len(problems) - SHOWN_BAD_LINES} more bad {unit}s in {name}")
-    else:
-        report.ok(summary)
-
-
-def _check_pools(project: Project, report: Report) -> None:
-    """Pool sidecars an interrupted `hcap predict --strategy uncertain` left: not a problem, but worth knowing."""
-    store = Store(project.paths, project.schema)
-    for pool in interrupted_pools(store):
-        held = len(store.read(pool.path).items)
-        report.info(
-            f"{pool.path.name}: {held} predictions of an interrupted uncertain pool; "
-            "the next `hcap predict --strategy uncertain` with the same model reuses them"
-        )
-
-
-def _check_checkpoints(project: Project, report: Report) -> None:
-    store = Store(project.paths, project.schema)
-    for source in CHECKPOINT_SOURCES:
-        path = project.paths.checkpoint(source)
-        if not os.path.lexists(path) or not _present(report, path):
-            continue
-        try:
-            checkpoint = store.read_checkpoint(source)
-        except DataError as exc:
-            report.bad(str(exc))
-            continue
-        report.ok(f"{path.name}: item {checkpoint.index + 1 if checkpoint else 0}")
-
-
-def _check_temp_files(project: Project, report: Report) -> None:
-    """Temporary files of rewrites (compaction, undo, checkpoints, export) that a killed process left behind."""
-    for temp in temp_files(project.paths.root):
-        size = f"{temp.size / 2**20:.1f} MiB" if temp.size >= 2**20 else f"{temp.size:,} bytes"
-        if temp.age_s <= STALE_AFTER_S and temp.writer_running:
-            report.info(f"{temp.path.name}: {size}, being written by process {temp.pid} to replace {temp.target}")
-        else:
-            report.info(
-                f"{temp.path.name}: {size} left by an interrupted rewrite of {temp.target}; "
-                f"the next rewrite of {temp.target} removes it, or delete it"
-            )

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
-from hcap_tui.config import open_project
 from hcap_tui.export import DEFAULT_EVAL_FRACTION, MIN_TRAIN_ROWS, Export, ExportFormat, build_export, write_export
-from hcap_tui.store import Store
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 @app.command()
@@ -37,6 +35,9 @@ def export(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write goldstandard.jsonl (latest line per item) to training_data.jsonl and eval_data.jsonl."""
+    from hcap_tui.config import open_project
+    from hcap_tui.store import Store
+
     project = open_project(data_dir)
     gold = Store(project.paths, project.schema).gold()
     result = build_export(project.schema, project.paths, gold, fmt=fmt, eval_fraction=eval_fraction)
@@ -48,7 +49,7 @@ def export(
         note(f"warning: {left_out}")
     if result.too_small:
         note(
-            f"warning: only {len(result.train.rows)} training rows: review at least {MIN_TRAIN_ROWS} items "
+            f"warning: only {len(result.train)} training rows: review at least {MIN_TRAIN_ROWS} items "
             "before fine-tuning"
         )
     for rare in result.rare_values():
@@ -59,10 +60,12 @@ def export(
     if as_json:
         typer.echo(json.dumps(result.summary(), ensure_ascii=False))
         return
+    from rich.console import Console
+
     console = Console(soft_wrap=True)
     console.print(counts_table(result))
     console.print(
-        f"wrote {len(result.train.rows)} rows to {result.train.path} and {len(result.eval.rows)} rows to "
+        f"wrote {len(result.train)} rows to {result.train.path} and {len(result.eval)} rows to "
         f"{result.eval.path}",
         markup=False,
         highlight=False,
@@ -71,11 +74,14 @@ def export(
 
 def counts_table(result: Export) -> Table:
     """One row per signal value: how many train and eval rows carry it."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"gold by signal value ({result.fmt.value} rows)", title_justify="left")
     table.add_column("signal")
     table.add_column("value")
-    table.add_column(f"train ({len(result.train.rows)})", justify="right")
-    table.add_column(f"eval ({len(result.eval.rows)})", justify="right")
+    table.add_column(f"train ({len(result.train)})", justify="right")
+    table.add_column(f"eval ({len(result.eval)})", justify="right")
     rare = {(r.field, r.value) for r in result.rare_values()}
     for name, values in result.train.counts.items():
         for index, (value, count) in enumerate(values.items()):

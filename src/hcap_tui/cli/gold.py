@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from hcap_tui.cli.app import DataDirOption, app, guarded
-from hcap_tui.config import open_project
-from hcap_tui.store import Store
 
 gold_app = typer.Typer(help="Maintain goldstandard.jsonl.", no_args_is_help=True)
 app.add_typer(gold_app, name="gold")
@@ -16,6 +14,9 @@ app.add_typer(gold_app, name="gold")
 @guarded
 def compact(data_dir: DataDirOption = None) -> None:
     """Rewrite gold atomically with one line per input (the latest); unreadable lines are set aside in a file."""
+    from hcap_tui.config import open_project
+    from hcap_tui.store import Store
+
     project = open_project(data_dir)
     report = Store(project.paths, project.schema).compact_gold()
     typer.echo(f"gold: {report.kept} items kept, {report.superseded} superseded lines dropped")

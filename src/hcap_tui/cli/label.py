@@ -4,21 +4,18 @@ comments into labeled.jsonl."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.text import Text
 
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, fail, guarded, note
 from hcap_tui.cli.sample import CsvOption, SeedOption, resolve_seed
-from hcap_tui.comments import Comment
-from hcap_tui.config import Project, open_project
-from hcap_tui.labeling import LabelRun, run_labeling, select_comments
-from hcap_tui.models import LabelResult, Labeller, teacher_spec
-from hcap_tui.models import teacher as open_teacher
-from hcap_tui.teacher_prompt import project_instructions
+
+if TYPE_CHECKING:
+    from hcap_tui.comments import Comment
+    from hcap_tui.config import Project
+    from hcap_tui.labeling import LabelRun
+    from hcap_tui.models import Labeller, LabelResult
 
 SHOWN_INPUT = 70  # characters of a failed item's input shown in its failure line
 
@@ -65,6 +62,12 @@ def label(
 
     Exit 0 when every comment was labelled, 1 when some failed (they are not written) or the run could not go on.
     """
+    from hcap_tui.config import open_project
+    from hcap_tui.labeling import LabelRun, select_comments
+    from hcap_tui.models import teacher as open_teacher
+    from hcap_tui.models import teacher_spec
+    from hcap_tui.teacher_prompt import project_instructions
+
     project = open_project(data_dir)
     spec = teacher_spec(project, teacher)
     with open_teacher(project, spec, project_instructions(project.schema, project.paths), host=host) as chosen:
@@ -87,6 +90,19 @@ def label(
 
 def _label_with_progress(project: Project, teacher: Labeller, comments: list[Comment], concurrency: int) -> LabelRun:
     """Run the labelling with a progress bar on stderr (when it is a terminal) and a line per failure."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    from hcap_tui.labeling import run_labeling
+
     console = Console(stderr=True)
     columns = (
         TextColumn(f"labelling with {teacher.spec}", markup=False),

@@ -10,7 +10,6 @@ import typer
 
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
 from hcap_tui.cli.predict import HostOption
-from hcap_tui.config import open_project
 
 model_app = typer.Typer(help="Manage the local model served by Ollama.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -29,6 +28,7 @@ def import_model(
     as_json: JsonOption = False,
 ) -> None:
     """Serve a GGUF as NAME:TAG with hcap's prompt template, and point NAME (NAME:latest) at it."""
+    from hcap_tui.config import open_project
     from hcap_tui.model_import import import_gguf  # loads the Ollama client, which only this command needs
     from hcap_tui.models.ollama import ModelRegistry
 

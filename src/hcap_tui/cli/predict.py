@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Column, Table
-from rich.text import Text
 
+from hcap_tui.choices import DEFAULT_POOL_FACTOR, Strategy
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, fail, guarded, note
 from hcap_tui.cli.sample import CsvOption, SeedOption, resolve_seed
-from hcap_tui.comments import CommentsFile
-from hcap_tui.config import open_project
-from hcap_tui.errors import HcapError
-from hcap_tui.models import student
-from hcap_tui.predict import PredictSummary
-from hcap_tui.store import Store
-from hcap_tui.strategies import DEFAULT_POOL_FACTOR, DisagreeSummary, PredictRun, Strategy, plan_run
+
+if TYPE_CHECKING:
+    from hcap_tui.predict import PredictSummary
+    from hcap_tui.strategies import PredictRun
 
 HostOption = Annotated[
     str | None,
@@ -36,14 +21,6 @@ HostOption = Annotated[
                  "openai: models the server's base URL, e.g. http://127.0.0.1:8080/v1 [default: openai_base_url].",
                  show_default=False),
 ]
-
-
-class RateColumn(ProgressColumn):
-    """Items per second so far."""
-
-    def render(self, task: Task) -> Text:
-        """The rate, or a dash before the first item."""
-        return Text("-   items/s" if not task.speed else f"{task.speed:.1f} items/s", style="progress.data.speed")
 
 
 @app.command()
@@ -90,6 +67,12 @@ def predict(
     """Label COUNT comments not yet in gold or pending, appending each kept result to predictions.jsonl."""
     if pool_factor is not None and strategy is not Strategy.UNCERTAIN:
         raise typer.BadParameter("only --strategy uncertain predicts a pool; drop it", param_hint="'--pool-factor'")
+    from hcap_tui.comments import CommentsFile
+    from hcap_tui.config import open_project
+    from hcap_tui.models import student
+    from hcap_tui.store import Store
+    from hcap_tui.strategies import plan_run
+
     project = open_project(data_dir)
     settings = project.settings
     in_flight = concurrency or settings.concurrency
@@ -119,19 +102,13 @@ def predict(
 
 def _run_with_progress(run: PredictRun, concurrency: int) -> None:
     """Drive the run under a progress bar on stderr; on a stop, say what was kept before passing it on."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
+    from hcap_tui.cli.progress import items_progress
+    from hcap_tui.errors import HcapError
+
     summary = run.summary
     fallback = summary.fallback
     try:
-        with Progress(*columns, console=Console(stderr=True)) as progress:
+        with items_progress() as progress:
             task = progress.add_task("predicting", total=run.total)
             for _ in run.run(concurrency):
                 if summary.fallback != fallback:
@@ -146,6 +123,11 @@ def _run_with_progress(run: PredictRun, concurrency: int) -> None:
 
 def _print_summary(summary: PredictSummary) -> None:
     """The totals, the fields a disagreement run found, then how often each signal value was written."""
+    from rich.console import Console
+    from rich.table import Column, Table
+
+    from hcap_tui.strategies import DisagreeSummary
+
     typer.echo(summary.headline())
     if isinstance(summary, DisagreeSummary) and summary.fields:
         typer.echo("disagreements: " + ", ".join(f"{name} {n}" for name, n in summary.fields.most_common()))

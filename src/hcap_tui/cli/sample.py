@@ -10,10 +10,7 @@ from typing import Annotated
 import typer
 
 from hcap_tui.cli.app import DataDirOption, app, guarded, note
-from hcap_tui.comments import CommentsFile
-from hcap_tui.config import open_project
 from hcap_tui.errors import DataError
-from hcap_tui.store import Store
 
 CsvOption = Annotated[
     Path | None,
@@ -45,6 +42,10 @@ def sample(
     data_dir: DataDirOption = None,
 ) -> None:
     """Print COUNT eligible comments drawn uniformly at random, one JSON object per line."""
+    from hcap_tui.comments import CommentsFile
+    from hcap_tui.config import open_project
+    from hcap_tui.store import Store
+
     project = open_project(data_dir, must_exist=csv_path is None)
     store = Store(project.paths, project.schema)
     excluded: set[str] = set()

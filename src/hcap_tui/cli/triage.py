@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hcap_tui.choices import DEFAULT_FOLDS
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
-from hcap_tui.config import open_project
 from hcap_tui.safe_text import one_line
-from hcap_tui.store import Store
-from hcap_tui.triage import DEFAULT_FOLDS, GoldCheck, SignalDoubt, Suspect, Triage, triage
+
+if TYPE_CHECKING:
+    from hcap_tui.triage import GoldCheck, SignalDoubt, Suspect, Triage
 
 DEFAULT_TOP = 20
 SHOWN_PROBLEMS = 5  # skipped lines named before the rest are only counted
@@ -39,6 +40,10 @@ def triage_command(
     A cheap student (TF-IDF and logistic regression, from the `triage` extra) learns from the teacher's labels and
     gold; each item is judged by a student that never saw its own label. Review the top of the list first.
     """
+    from hcap_tui.config import open_project
+    from hcap_tui.store import Store
+    from hcap_tui.triage import triage
+
     project = open_project(data_dir)
     started = time.perf_counter()
     result = triage(Store(project.paths, project.schema), folds=folds)

@@ -10,8 +10,8 @@
 """
 
 from hcap_tui.models.base import (
-    LabelResult,
     Labeller,
+    LabelResult,
     ModelError,
     ModelMissing,
     ModelSpec,

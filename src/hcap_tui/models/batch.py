@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from hcap_tui.errors import LabelError
-from hcap_tui.models.base import Answer, ItemFailed, LabelResult, Labeller
+from hcap_tui.models.base import Answer, ItemFailed, Labeller, LabelResult
 from hcap_tui.models.confidence import signal_confidence
 from hcap_tui.schema import LabelSchema
 

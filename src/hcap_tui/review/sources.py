@@ -88,7 +88,7 @@ class GoldBook:
     def load(cls, store: Store) -> GoldBook:
         """Read gold in full; the mark is taken first, so a line appended meanwhile is at worst read twice."""
         mark = store.gold_mark()
-        return cls(store.gold(), mark, tuple(f.name for f in store.schema.race_fields))
+        return cls(store.gold(keep=True), mark, tuple(f.name for f in store.schema.race_fields))
 
     def reset(self, index: GoldIndex, mark: FileMark | None) -> None:
         """Take over a fresh full read (after gold was rewritten under this book)."""

@@ -83,7 +83,7 @@ class GoldWriter:
         with self._failures_as(WriteFailed, "not saved (your edit is kept)"), store.gold_locked():
             tail = store.gold_since(plan.mark)
             if tail is None:  # rewritten under us (compacted, an undo elsewhere): only a full read will do
-                full, full_mark = store.gold(), store.gold_mark()
+                full, full_mark = store.gold(keep=True), store.gold_mark()
                 found = full.by_input.get(key)
                 changed = _record(found) != plan.shown
             else:
