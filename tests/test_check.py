@@ -156,3 +156,38 @@ def test_a_data_folder_that_is_a_symlink_loop_is_not_called_missing(tmp_path: Pa
     result = check(tmp_path / "data")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: data folder {tmp_path / 'data'} is not a folder: ")
+
+
+def test_the_archive_output_is_checked_line_by_line(data_dir: Path, schema: LabelSchema) -> None:
+    lines = [
+        flat_record(schema, "A", label(), model="flat-hcap", created_at="2026-01-01T00:00:00+00:00"),
+        {"formatted_input": "B", "status": "failed", "error": "not JSON", "raw": "{", "model": "flat-hcap"},
+        flat_record(schema, "A", label(in_form=True), model="flat-hcap", created_at="2026-01-02T00:00:00+00:00"),
+        {"formatted_input": "C", "in_form": "maybe"},
+    ]
+    write_jsonl(data_dir / "signals.jsonl", lines)
+    before = snapshot(data_dir)
+    result = check(data_dir)
+    assert result.exit_code == 1
+    assert ("  BAD   signals.jsonl: 3 valid records, 2 comments, 1 failed (the next `hcap apply` retries them), "
+            "1 superseded by later lines (the next `hcap apply` compacts them), 1 bad line(s)") in result.stdout
+    assert "signals.jsonl line 4" in result.stdout
+    assert snapshot(data_dir) == before
+
+
+def test_saved_review_positions_are_read_as_the_app_reads_them(data_dir: Path) -> None:
+    (data_dir / ".checkpoint-gemini").write_text("4\n")
+    (data_dir / ".checkpoint-gemini.json").write_text('{"index": 4, "formatted_input": "A", "filter": "not in gold"}')
+    (data_dir / ".checkpoint-predictions.json").write_text("{not json")
+    result = check(data_dir)
+    assert "  ok    .checkpoint-gemini and .checkpoint-gemini.json: item 5, filter not in gold" in result.stdout
+    assert "  BAD   " in result.stdout and ".checkpoint-predictions.json is not a review position: delete it" in (
+        result.stdout)
+    assert result.exit_code == 1
+
+
+def test_a_sound_state_file_alone_is_a_saved_position(data_dir: Path) -> None:
+    (data_dir / ".checkpoint-predictions.json").write_text('{"index": 0, "formatted_input": "A"}')
+    result = check(data_dir)
+    assert "  ok    .checkpoint-predictions.json: item 1" in result.stdout
+    assert result.exit_code == 0, result.stdout

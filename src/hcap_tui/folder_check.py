@@ -25,7 +25,7 @@ from hcap_tui.tally import Tally, tally
 from hcap_tui.uncertain import interrupted_pools
 
 CHECKPOINT_SOURCES = ("gemini", "predictions")
-LABEL_FILES = ("labeled", "predictions", "gold")
+LABEL_FILES = ("labeled", "predictions", "gold", "signals")
 SHOWN_BAD_LINES = 10  # per file; a schema mismatch makes every line bad, and the count says how many
 SHOWN_RACES = 10  # per file; `hcap stats --json` lists every race whose items disagree
 RACE_SHOWN_CHARS = 70  # of a race paragraph: enough to find the race
@@ -154,6 +154,12 @@ def _check_label_files(project: Project, report: Report) -> dict[Path, Tally]:
                 if entry.summary
             ]
             problems = sorted([*problems, *empty], key=lambda problem: problem.line)
+        elif name == "signals":
+            extra = f", {len(read.latest)} comments"
+            if read.failed:
+                extra += f", {read.failed} failed (the next `hcap apply` retries them)"
+            if read.superseded:
+                extra += f", {read.superseded} superseded by later lines (the next `hcap apply` compacts them)"
         else:
             extra = f", {read.failed} failed predictions" if read.failed else ""
         _report_file(report, path.name, f"{path.name}: {read.lines} valid records{extra}", problems)
@@ -234,17 +240,26 @@ def _check_pools(project: Project, report: Report) -> None:
 
 
 def _check_checkpoints(project: Project, report: Report) -> None:
+    """Each tab's saved review position: the bare index the old dashboard shares and hcap's state file beside it."""
     store = Store(project.paths, project.schema)
     for source in CHECKPOINT_SOURCES:
-        path = project.paths.checkpoint(source)
-        if not os.path.lexists(path) or not _present(report, path):
+        files = [project.paths.checkpoint(source), project.paths.review_state(source)]
+        present = [path for path in files if os.path.lexists(path)]
+        if not present or not all([_present(report, path) for path in present]):
             continue
         try:
             checkpoint = store.read_checkpoint(source)
         except DataError as exc:
             report.bad(str(exc))
             continue
-        report.ok(f"{path.name}: item {checkpoint.index + 1 if checkpoint else 0}")
+        names = " and ".join(path.name for path in present)
+        if checkpoint is not None and checkpoint.problem:
+            report.bad(checkpoint.problem)
+        elif checkpoint is None:
+            report.ok(f"{names}: no position saved")
+        else:
+            shown = f", filter {checkpoint.filter}" if checkpoint.filter and checkpoint.filter != "all" else ""
+            report.ok(f"{names}: item {checkpoint.index + 1}{shown}")
 
 
 def _check_temp_files(project: Project, report: Report) -> None:
