@@ -182,3 +182,10 @@ def test_concurrent_results_equal_sequential_ones(serve: Serve) -> None:
 def test_a_trickled_answer_stops_at_the_deadline(serve: Serve) -> None:
     with serve("drip", timeout=0.5) as labeller, pytest.raises(RequestTimeout, match=r"within 0\.5 s"):
         label(labeller, ITEM)
+
+
+def test_an_input_with_a_lone_surrogate_is_labelled_under_its_own_text(serve: Serve) -> None:
+    odd = ITEM + " \ud800 written by another tool"  # a JSON escape with no UTF-8 form, from some other file
+    with serve() as labeller:
+        result = label(labeller, odd)
+    assert result.ok and result.formatted_input == odd

@@ -11,6 +11,7 @@ yields each result as it completes, so an unbounded stream (a whole archive) run
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from hcap_tui.models.confidence import signal_confidence
 from hcap_tui.schema import LabelSchema
 
 ATTEMPTS = 2  # a bad output is asked for again once
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class HasInput(Protocol):
@@ -56,9 +58,21 @@ def judge(schema: LabelSchema, answer: Answer) -> tuple[dict[str, Any] | None, s
         return None, f"output does not match the label schema (invalid output): {exc}"
 
 
+def sendable(text: str) -> str:
+    """The text as a request can carry it. UTF-8 has no form for a lone surrogate (a JSON escape some other tool
+    wrote into a label file), so each becomes U+FFFD in what the model is asked; the result keeps the input as
+    given. Other text is passed on as it is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return LONE_SURROGATE.sub("\ufffd", text)
+    return text
+
+
 async def alabel(labeller: Labeller, formatted_input: str) -> LabelResult:
     """Label one input, asking once more after a bad output; raises ModelError when the server fails."""
     started = time.perf_counter()
+    asked = sendable(formatted_input)
     label: dict[str, Any] | None = None
     raw, error, answer = "", None, None
     prompt_tokens = completion_tokens = None
@@ -66,7 +80,7 @@ async def alabel(labeller: Labeller, formatted_input: str) -> LabelResult:
     while attempts < ATTEMPTS and label is None:
         attempts += 1
         try:
-            answer = await labeller.ask(formatted_input)
+            answer = await labeller.ask(asked)
         except ItemFailed as exc:
             error, answer = str(exc), None
             break
