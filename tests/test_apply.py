@@ -37,13 +37,6 @@ def project(data_dir: Path) -> Path:
     return write_comments(data_dir)
 
 
-@pytest.fixture
-def openai() -> OpenAIDouble:
-    """A started double serving `flat-hcap` with two slots."""
-    with OpenAIDouble(slots=2) as double:
-        yield double
-
-
 def apply(project: Path, *args: str, host: str | None = None):
     """Run `hcap apply` on the project against a server and return the result."""
     options = ["--model", MODEL, "--host", host] if host else []

@@ -25,13 +25,6 @@ def project(data_dir: Path) -> Path:
     return write_comments(data_dir)
 
 
-@pytest.fixture
-def openai() -> OpenAIDouble:
-    """A started double serving `flat-hcap` with two slots."""
-    with OpenAIDouble(slots=2) as double:
-        yield double
-
-
 def hcap(project: Path, *args: str):
     """Run an hcap command on the project and return the result."""
     return CliRunner().invoke(app, [args[0], "--data-dir", str(project), *args[1:]])

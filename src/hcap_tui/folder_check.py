@@ -245,7 +245,8 @@ def _check_checkpoints(project: Project, report: Report) -> None:
     for source in CHECKPOINT_SOURCES:
         files = [project.paths.checkpoint(source), project.paths.review_state(source)]
         present = [path for path in files if os.path.lexists(path)]
-        if not present or not all([_present(report, path) for path in present]):
+        reported = [_present(report, path) for path in present]  # each one, not just the first that fails
+        if not present or not all(reported):
             continue
         try:
             checkpoint = store.read_checkpoint(source)

@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hcap_tui.errors import DataError, WriteFailed, os_problem
 
@@ -148,40 +148,22 @@ class JsonlFile:
         return self.path.is_file()
 
     def stream(self) -> Iterator[Line]:
-        """Each non-blank line in file order with its offset and bytes, read a block at a time.
-
-        Memory stays flat however large the file is (`read` loads it whole). Lines that cannot be used are
-        reported as a LineProblem in `value`, exactly as `read` reports them; a missing file is empty.
-        """
-        try:
-            handle = self.path.open("rb", buffering=1 << 20)
-        except FileNotFoundError:
+        """Each non-blank line in file order with its offset and bytes, read a block at a time (memory holds one
+        line); lines that cannot be used are a LineProblem in `value`, exactly as `read` reports them; a missing
+        file is empty."""
+        handle = self._open_to_read()
+        if handle is None:
             return
-        except OSError as exc:
-            raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
         with handle:
             offset = 0
-            for number, raw in enumerate(handle, start=1):
-                start, offset = offset, offset + len(raw)
-                text = raw.removeprefix(_BOM) if number == 1 else raw
-                if not text.strip():
-                    continue
-                value: dict[str, Any] | LineProblem
-                try:
-                    parsed = json.loads(text.decode("utf-8"))
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    if not raw.endswith(b"\n"):
-                        reason = "incomplete last line (a write was interrupted); skipped"
-                    elif isinstance(exc, UnicodeDecodeError):
-                        reason = "not UTF-8 text; skipped"
-                    else:
-                        reason = f"not valid JSON ({exc.msg}); skipped"
-                    value = LineProblem(self.path, number, reason)
-                else:
-                    value = parsed if isinstance(parsed, dict) else LineProblem(
-                        self.path, number, f"expected a JSON object, got {type(parsed).__name__}; skipped"
-                    )
-                yield Line(number, start, raw, value)
+            try:
+                for number, raw in enumerate(handle, start=1):
+                    start, offset = offset, offset + len(raw)
+                    value = self._parse(number, raw)
+                    if value is not None:
+                        yield Line(number, start, raw, value)
+            except OSError as exc:  # the disk failing mid-file, say
+                raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
 
     @contextmanager
     def exclusive(self, holder: str) -> Iterator[None]:
@@ -236,32 +218,40 @@ class JsonlFile:
         (a writer killed mid-line) is reported as a LineProblem and the rest still reads. The file is
         read a block at a time, so memory holds one line however large the file is.
         """
-        try:
-            handle = self.path.open("rb", buffering=_READ_BLOCK)
-        except FileNotFoundError:
+        handle = self._open_to_read()
+        if handle is None:
             return
-        except OSError as exc:
-            raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
-        loads = json.loads
+        parse = self._parse
         with handle:
             try:
                 for line_no, raw in enumerate(handle, start=1):
-                    if line_no == 1:
-                        raw = raw.removeprefix(_BOM)  # written by some Windows editors; not part of the first record
-                    try:
-                        value = loads(raw.decode("utf-8"))  # decoding here spares json its encoding detection
-                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                        if not raw.strip():
-                            continue
-                        yield line_no, LineProblem(self.path, line_no, _unreadable(raw, exc))
-                        continue
-                    if type(value) is not dict:
-                        reason = f"expected a JSON object, got {type(value).__name__}; skipped"
-                        yield line_no, LineProblem(self.path, line_no, reason)
-                        continue
-                    yield line_no, value
+                    value = parse(line_no, raw)
+                    if value is not None:
+                        yield line_no, value
             except OSError as exc:  # the disk failing mid-file, say
                 raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
+
+    def _open_to_read(self) -> BinaryIO | None:
+        """The file opened for reading a block at a time; None when it does not exist, DataError when the system
+        refuses it."""
+        try:
+            return self.path.open("rb", buffering=_READ_BLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
+
+    def _parse(self, line_no: int, raw: bytes) -> dict[str, Any] | LineProblem | None:
+        """One line's object, or the LineProblem saying why it cannot be used; None for a blank line."""
+        if line_no == 1:
+            raw = raw.removeprefix(_BOM)  # written by some Windows editors; not part of the first record
+        try:
+            value = json.loads(raw.decode("utf-8"))  # decoding here spares json its encoding detection
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return LineProblem(self.path, line_no, _unreadable(raw, exc)) if raw.strip() else None
+        if type(value) is not dict:
+            return LineProblem(self.path, line_no, f"expected a JSON object, got {type(value).__name__}; skipped")
+        return value
 
     def read_lines(self, wanted: Collection[int]) -> Iterator[tuple[int, dict[str, Any]]]:
         """The objects on the lines numbered in `wanted` (as `read` numbers them), parsing no other line; lines
@@ -269,12 +259,9 @@ class JsonlFile:
         if not wanted:
             return
         last = max(wanted)
-        try:
-            handle = self.path.open("rb", buffering=_READ_BLOCK)
-        except FileNotFoundError:
+        handle = self._open_to_read()
+        if handle is None:
             return
-        except OSError as exc:
-            raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
         with handle:
             for line_no, raw in enumerate(handle, start=1):
                 if line_no in wanted:

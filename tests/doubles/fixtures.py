@@ -8,6 +8,7 @@ import pytest
 
 from doubles.gemini_double import GeminiDouble
 from doubles.ollama_double import OllamaDouble
+from doubles.openai_double import OpenAIDouble
 from hcap_tui.models.base import Labeller
 
 
@@ -31,3 +32,10 @@ def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiDouble]:
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", running.url)
         monkeypatch.setenv("GEMINI_API_KEY", running.api_key)
         yield running
+
+
+@pytest.fixture
+def openai() -> Iterator[OpenAIDouble]:
+    """A started OpenAI-compatible double serving `flat-hcap` with two slots."""
+    with OpenAIDouble(slots=2) as double:
+        yield double

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, fail, guarded, note
-from hcap_tui.cli.predict import HostOption
+from hcap_tui.cli.predict import ConcurrencyOption, HostOption, StudentOption, TimeoutOption
 from hcap_tui.cli.sample import CsvOption
 
 if TYPE_CHECKING:
@@ -33,11 +33,7 @@ class Format(StrEnum):
 @app.command("apply")
 @guarded
 def apply_command(
-    model: Annotated[
-        str | None,
-        typer.Option("--model", "-m", help="An Ollama model, or PROVIDER:NAME with ollama, openai or gemini "
-                                           "[default: model in hcap.toml, flat-hcap]."),
-    ] = None,
+    model: StudentOption = None,
     host: HostOption = None,
     csv_path: CsvOption = None,
     out: Annotated[
@@ -45,12 +41,7 @@ def apply_command(
         typer.Option("--out", "-o", help="Output JSONL [default: signals.jsonl in the data folder].",
                      show_default=False),
     ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option("--concurrency", "-c", min=1,
-                     help="Requests in flight [default: concurrency, 1]; helps up to the server's parallel slots "
-                          "(OLLAMA_NUM_PARALLEL, llama-server --parallel, vLLM --max-num-seqs)."),
-    ] = None,
+    concurrency: ConcurrencyOption = None,
     limit: Annotated[
         int | None,
         typer.Option("--limit", "-n", min=1, help="Label at most N comments this run [default: all of them].",
@@ -61,9 +52,7 @@ def apply_command(
         typer.Option("--format", help="csv: also write the input CSV's rows joined with their labels beside the "
                                       "output (signals.csv)."),
     ] = Format.JSONL,
-    timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: timeout_s, 120].")
-    ] = None,
+    timeout: TimeoutOption = None,
     write_batch_path: Annotated[
         Path | None,
         typer.Option("--write-batch", metavar="FILE", show_default=False,

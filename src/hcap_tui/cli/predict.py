@@ -22,6 +22,21 @@ HostOption = Annotated[
                  show_default=False),
 ]
 
+StudentOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="An Ollama model, or PROVIDER:NAME with ollama, openai or gemini "
+                                       "[default: model in hcap.toml, flat-hcap]."),
+]
+ConcurrencyOption = Annotated[
+    int | None,
+    typer.Option("--concurrency", "-c", min=1,
+                 help="Requests in flight [default: concurrency, 1]; helps only up to the server's parallel slots "
+                      "(OLLAMA_NUM_PARALLEL, llama-server --parallel, vLLM --max-num-seqs)."),
+]
+TimeoutOption = Annotated[
+    float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: timeout_s, 120].")
+]
+
 
 @app.command()
 @guarded
@@ -44,22 +59,11 @@ def predict(
                      help=f"uncertain only: predict a pool of COUNT × K comments and keep the COUNT least "
                           f"confident [default: {DEFAULT_POOL_FACTOR}]."),
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option("--model", "-m", help="An Ollama model, or PROVIDER:NAME with ollama, openai or gemini "
-                                           "[default: model in hcap.toml, flat-hcap]."),
-    ] = None,
+    model: StudentOption = None,
     host: HostOption = None,
     seed: SeedOption = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option("--concurrency", "-c", min=1,
-                     help="Requests in flight [default: concurrency, 1]; helps only up to the server's parallel slots "
-                          "(OLLAMA_NUM_PARALLEL, llama-server --parallel)."),
-    ] = None,
-    timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0.1, help="Seconds per request [default: timeout_s, 120].")
-    ] = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
     csv_path: CsvOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,

@@ -181,6 +181,12 @@ class Labeller:
 
     # -- shared machinery
 
+    def messages(self, formatted_input: str) -> list[dict[str, str]]:
+        """The chat for one input: the system text first when there is one, then the input as the user's message."""
+        chat = [{"role": "system", "content": self.system}] if self.system else []
+        chat.append({"role": "user", "content": formatted_input})
+        return chat
+
     def client(self) -> Any:
         """The running event loop's client, opened on first use: each loop needs its own connections."""
         loop = asyncio.get_running_loop()

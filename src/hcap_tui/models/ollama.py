@@ -223,11 +223,9 @@ class OllamaLabeller(Labeller):
 
     def _request(self, formatted_input: str) -> dict[str, Any]:
         """Chat arguments: the input as the one user message (after the system prompt, when there is one)."""
-        messages = [{"role": "system", "content": self.system}] if self.system else []
-        messages.append({"role": "user", "content": formatted_input})
         request: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
+            "messages": self.messages(formatted_input),
             "format": self._format,
             "options": self._options,
             "keep_alive": self._keep_alive,

@@ -151,11 +151,9 @@ class OpenAILabeller(Labeller):
 
     def request_body(self, formatted_input: str) -> dict[str, Any]:
         """The chat completion body for one input: what `ask` sends, and what a batch request line carries."""
-        messages = [{"role": "system", "content": self.system}] if self.system else []
-        messages.append({"role": "user", "content": formatted_input})
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
+            "messages": self.messages(formatted_input),
             "response_format": self._response_format,
             "temperature": 0,
             "max_tokens": self.max_tokens,
