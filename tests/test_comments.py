@@ -389,7 +389,7 @@ def test_counting_says_of_every_row_what_a_full_read_says(tmp_path: Path) -> Non
 def test_a_large_file_is_counted_in_a_process_of_its_own_with_the_same_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hcap_tui.comments as comments
+    from hcap_tui import comments
 
     path = write_csv(tmp_path / "comments.csv", [row(str(i % 9 + 1), "9", "1") for i in range(50)] + [row("9", "8")])
     expected = CommentsFile(path).count()

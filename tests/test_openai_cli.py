@@ -62,7 +62,7 @@ def test_the_base_url_setting_and_the_key_are_used_and_the_key_lands_nowhere(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     doomed = INPUTS[0]
-    reply = lambda body: Completion(content="no label") if user_text(body) == doomed else Completion()  # noqa: E731
+    reply = lambda body: Completion(content="no label") if user_text(body) == doomed else Completion()
     with OpenAIDouble(api_key=KEY, reply=reply) as double:
         (project / "hcap.toml").write_text(
             f'model = "openai:flat-hcap"\nopenai_base_url = "{double.base_url}"\n', encoding="utf-8")
@@ -114,7 +114,7 @@ def test_a_stopped_server_is_one_error_line(project: Path) -> None:
 
 def test_a_slow_answer_past_the_timeout_keeps_what_finished(project: Path) -> None:
     slow = {INPUTS[1], INPUTS[2], INPUTS[3], INPUTS[4]}
-    reply = lambda body: Completion(delay=3.0) if user_text(body) in slow else Completion()  # noqa: E731
+    reply = lambda body: Completion(delay=3.0) if user_text(body) in slow else Completion()
     with OpenAIDouble(reply=reply) as double:
         result = hcap(project, "predict", "--model", "openai:flat-hcap", "--host", double.base_url, "--count",
                       "5", "--timeout", "0.3", "--seed", "7")

@@ -53,7 +53,7 @@ class LabeledItem:
     record unless one was asked for.
     """
 
-    __slots__ = ("formatted_input", "line", "record", "_names", "_values")
+    __slots__ = ("_names", "_values", "formatted_input", "line", "record")
 
     def __init__(
         self,

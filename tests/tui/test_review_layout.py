@@ -4,6 +4,7 @@ between parts, and a status line and Stats tab that fit 80 columns."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def assert_no_gap(pilot: Pilot) -> None:
     """The item's parts follow one another: no blank band between them."""
     view = pane(pilot).query_one(ItemView)
     shown = [w for w in (view.query_one("#result-line"), *view.parts) if w.display]
-    for above, below in zip(shown, shown[1:], strict=False):
+    for above, below in itertools.pairwise(shown):
         assert below.region.y == above.region.bottom, (above.id, below.id)
 
 
