@@ -216,7 +216,7 @@ class ReviewNavigation:
         if not suspects.available():
             raise ReviewError(suspects.NOT_INSTALLED)
         triage.want()
-        return "ranking the teacher's labels, most suspect first (o: call off)"
+        return "most suspect first once ranked (o: call off)"
 
     def take_ranking(self, ranking: SuspectRanking | None) -> bool:
         """A ranking arrived (None: it failed); whether the tab now visits most suspect first. The current item

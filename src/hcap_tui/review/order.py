@@ -80,11 +80,6 @@ class VisitOrder:
             self._sort()
 
     @property
-    def by_confidence(self) -> bool:
-        """Whether items are visited least confident first."""
-        return self.mode is Order.CONFIDENCE
-
-    @property
     def has_confidence(self) -> bool:
         """Whether any item recorded a confidence (only then is ordering by it offered)."""
         return self._with_confidence > 0

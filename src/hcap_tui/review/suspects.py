@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from hcap_tui.choices import DEFAULT_FOLDS
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store
-from hcap_tui.triage import INSTALL_HINT, SignalDoubt, Suspect, triage
+from hcap_tui.triage import INSTALL_HINT, SignalDoubt, Stop, Suspect, triage
 
 NOT_INSTALLED = f"ordering most suspect first needs scikit-learn, which is not installed: {INSTALL_HINT}"
 
@@ -64,13 +64,16 @@ class SuspectRanking:
         return len(self.places)
 
 
-def rank_for_review(store: Store, items_seen: int, folds: int = DEFAULT_FOLDS) -> SuspectRanking:
-    """Judge every teacher label (seconds to minutes: call it from a worker thread).
+def rank_for_review(
+    store: Store, items_seen: int, stop: Stop | None = None, folds: int = DEFAULT_FOLDS
+) -> SuspectRanking:
+    """Judge every teacher label (seconds to minutes: call it from a worker thread, whose cancellation `stop`
+    reports, so a ranking called off or left behind by quitting ends at its next step).
 
     Raises what `triage.triage` raises: `TriageUnavailable` without scikit-learn, `DataError` when there is too
-    little to learn from.
+    little to learn from, `TriageStopped` when stopped.
     """
-    result = triage(store, folds=folds)
+    result = triage(store, folds=folds, stop=stop)
     return SuspectRanking.of(result.suspects, result.reviewed, items_seen)
 
 
@@ -78,8 +81,8 @@ class RankingState:
     """Whether the tab wants its items most suspect first, whether a ranking is under way, and the last one made.
 
     A ranking is asked for once and kept: going back to file order and forth again reuses it, unless items were
-    added to the tab since it was asked for (then it ranks again). A ranking asked for and then called off by the
-    reviewer still arrives, and is kept for next time without changing the order.
+    added to the tab since it was asked for (then it ranks again). A ranking the reviewer called off is stopped
+    by its caller; should it arrive all the same, it is kept for next time without changing the order.
     """
 
     def __init__(self, enabled: bool) -> None:
