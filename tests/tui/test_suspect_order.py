@@ -18,29 +18,15 @@ from textual.widgets import Static
 
 from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError
-from hcap_tui.schema import LabelSchema
 from hcap_tui.review.suspects import SuspectRanking
+from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store
-from hcap_tui.triage import SignalDoubt, Suspect, TriageStopped
+from hcap_tui.triage import TriageStopped
 from hcap_tui.tui.app import ReviewApp
 from hcap_tui.tui.widgets import suspect_ranker
-from tui.helpers import ITEMS, pane, press, read_jsonl, record_notes, settle, shown, status
+from tui.helpers import ITEMS, hand_ranking, pane, press, read_jsonl, record_notes, settle, shown, status
 
 SIZE = (80, 24)
-OUT_OF_FORM = SignalDoubt("out_of_form", False, True, 0.09, 0.91)
-
-
-def hand_ranking(items_seen: int) -> SuspectRanking:
-    """The four teacher items most suspect first: 3 (the teacher missed out of form), 1, 0, 2."""
-    pending = [
-        Suspect(ITEMS[3], 4, 0.9, (OUT_OF_FORM,), teacher={}),
-        Suspect(ITEMS[1], 2, 0.4, (), teacher={}),
-        Suspect(ITEMS[0], 1, 0.2, (), teacher={}),
-        Suspect(ITEMS[2], 3, 0.1, (), teacher={}),
-    ]
-    return SuspectRanking.of(pending, [], items_seen)
-
-
 class Student:
     """Stands in for the student: ranks only once `release` is set, and notes whether it was told to stop."""
 
@@ -100,15 +86,18 @@ async def test_o_ranks_in_a_worker_while_keys_work_then_visits_most_suspect_firs
         student.release.set()
         await until(pilot, lambda: "suspect first" in shown(pilot, "#status-counters"))
         line = status(pilot)
-        assert line.startswith("2/4 suspect first ·")  # the item on screen stays, second most suspect
-        assert "ordered most suspect first (4 ranked in" in line and "ranking…" not in line
+        assert line.startswith("3/4 suspect first ·")  # the item on screen stays, third most suspect
+        assert "ordered most suspect first (4 ranked)" in line and "ranking…" not in line
         assert suspect_text(pilot) == "suspect 40%: the student agrees with every signal, only less sure"
         await press(pilot, "home")
         assert shown(pilot, "#result-line", "gemini").startswith("10th of 16, well beaten")
         assert suspect_text(pilot) == "suspect 90%: Out of form (student: true, 91%)"
         await press(pilot, "enter")  # approved; on to the next most suspect not in gold
         assert read_jsonl(paths.gold)[-1]["formatted_input"] == ITEMS[3]
-        assert shown(pilot, "#result-line").startswith("Won") and status(pilot).startswith("2/4 suspect first")
+        assert shown(pilot, "#result-line").startswith("3rd of 12") and status(pilot).startswith("2/4 suspect first")
+        assert suspect_text(pilot) == (
+            "suspect 74%: Race strength (student: average, 58%) · Better than show (student: false, 52%)"
+        )
         await press(pilot, "u")  # undo comes back to the item, in the same order
         assert read_jsonl(paths.gold) == []
         assert shown(pilot, "#result-line").startswith("10th of 16") and status(pilot).startswith("1/4 suspect first")
@@ -149,12 +138,12 @@ async def test_back_to_file_order_and_forth_reuses_the_ranking(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "o")
-        assert status(pilot).startswith("3/4 suspect first")
+        assert status(pilot).startswith("2/4 suspect first")
         await press(pilot, "o")
         assert status(pilot).startswith("1/4 ·") and "back in file order" in status(pilot)
         assert suspect_text(pilot) is None
         await press(pilot, "o")
-        assert status(pilot).startswith("3/4 suspect first") and "ordered most suspect first" in status(pilot)
+        assert status(pilot).startswith("2/4 suspect first") and "ordered most suspect first" in status(pilot)
     assert student.calls == 1
 
 
@@ -167,7 +156,7 @@ async def test_a_saved_suspect_order_is_ranked_again_on_opening(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert shown(pilot, "#result-line").startswith("Won")
-        assert status(pilot).startswith("2/4 suspect first")
+        assert status(pilot).startswith("3/4 suspect first")
         assert suspect_text(pilot) is not None
     assert student.calls == 1
 
@@ -231,7 +220,7 @@ async def test_a_real_ranking_orders_the_teacher_tab(
         await settle(pilot)
         await press(pilot, "o")  # settle waits for the worker
         assert "suspect first" in shown(pilot, "#status-counters")
-        assert "ordered most suspect first (60 ranked in" in status(pilot)
+        assert "ordered most suspect first (60 ranked)" in status(pilot)
         await press(pilot, "home")
         session = pane(pilot).session
         assert session is not None and session.suspect_note is not None

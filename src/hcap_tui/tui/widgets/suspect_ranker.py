@@ -38,10 +38,9 @@ class SuspectRanker(Widget):
 
     @dataclass
     class Ranked(Message):
-        """The ranking is ready, after `seconds`."""
+        """The ranking is ready."""
 
         ranking: SuspectRanking
-        seconds: float
 
     @dataclass
     class Failed(Message):
@@ -93,7 +92,7 @@ class SuspectRanker(Widget):
             return  # called off: the pane already moved on
         self._stop_timer()
         if event.state is WorkerState.SUCCESS:
-            self.post_message(self.Ranked(worker.result, time.monotonic() - self._started))
+            self.post_message(self.Ranked(worker.result))
             return
         error = worker.error
         if isinstance(error, TriageStopped):
