@@ -14,6 +14,7 @@ from test_review_session import item_text, open_session, teacher_file, visit_all
 from testdata import label, read_jsonl, write_jsonl
 
 from hcap_tui.config import DataPaths
+from hcap_tui.review import suspects
 from hcap_tui.review.errors import ReviewError
 from hcap_tui.review.navigation import Filter
 from hcap_tui.review.order import Order
@@ -22,7 +23,7 @@ from hcap_tui.review.sources import GoldBook
 from hcap_tui.review.suspects import SuspectRanking, rank_for_review, suspect_line
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store
-from hcap_tui.triage import SignalDoubt, Suspect
+from hcap_tui.triage import SignalDoubt, Suspect, TriageStopped
 
 
 @pytest.fixture
@@ -45,9 +46,16 @@ def ranking(items_seen: int = 5) -> SuspectRanking:
 
 
 @pytest.fixture
-def teacher_with_gold(paths: DataPaths) -> None:
+def teacher_files(paths: DataPaths) -> None:
+    """Five teacher labels, item 1 in gold."""
     teacher_file(paths, 5)
     write_jsonl(paths.gold, [{"formatted_input": item_text(1)} | label()])
+
+
+@pytest.fixture
+def teacher_with_gold(teacher_files: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same, with scikit-learn counted as installed (the rankings are made by hand here)."""
+    monkeypatch.setattr(suspects, "available", lambda: True)
 
 
 def ranked(session: ReviewSession, made: SuspectRanking | None = None) -> None:
@@ -155,7 +163,7 @@ def test_a_saved_suspect_order_resumes_by_ranking_again(store: Store, teacher_wi
 
 
 def test_without_scikit_learn_o_says_how_to_install_it_and_a_saved_order_falls_back(
-    store: Store, teacher_with_gold: None, monkeypatch: pytest.MonkeyPatch
+    store: Store, teacher_files: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)  # as if it were not installed
     session = open_session(store)
@@ -214,3 +222,20 @@ def test_a_real_ranking_puts_pending_items_first_and_names_what_the_teacher_got_
     wrong = {name for name, value in folder.teacher[top].items() if folder.truth[top][name] != value}
     assert top in folder.errors and wrong
     assert all(schema.field(name).title in (session.suspect_note or "") for name in wrong)
+
+
+def test_a_ranking_ends_at_its_next_step_once_told_to_stop(data_dir, paths: DataPaths, schema: LabelSchema) -> None:
+    """What lets a second `o`, or quitting, leave a long ranking behind without waiting for it."""
+    pytest.importorskip("sklearn", reason="the triage extra (scikit-learn) is not installed")
+    from triage_data import build
+
+    build(data_dir, schema, items=60, seed=5)
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3  # three steps done, then stop
+
+    with pytest.raises(TriageStopped):
+        rank_for_review(Store(paths, schema), 60, stop=stop)
+    assert len(asked) == 4

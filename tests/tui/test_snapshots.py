@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from hcap_tui.config import DataPaths
+from hcap_tui.review import suspects
 from hcap_tui.tui.app import ReviewApp
 from hcap_tui.tui.widgets import suspect_ranker
 from tui.helpers import ITEMS, hand_ranking, label, settle, stats_text, write_jsonl
@@ -61,6 +62,7 @@ def test_long_item_read_on_at_80x24(snap_compare, make_app: Callable[[], ReviewA
 def most_suspect_first(monkeypatch: pytest.MonkeyPatch) -> Callable[[Pilot], Awaitable[None]]:
     """Rank the teacher's tab by hand (the student replaced), press `o` and wait for the order."""
     monkeypatch.setattr(suspect_ranker, "rank_for_review", lambda store, items_seen, stop: hand_ranking(items_seen))
+    monkeypatch.setattr(suspects, "available", lambda: True)
 
     async def run_before(pilot: Pilot) -> None:
         await prepared("o")(pilot)

@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError
+from hcap_tui.review import suspects
 from hcap_tui.review.suspects import SuspectRanking
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store
@@ -51,8 +52,10 @@ class Student:
 
 @pytest.fixture
 def student(monkeypatch: pytest.MonkeyPatch) -> Student:
+    """The student, held back until released; scikit-learn counts as installed (the ranking is made by hand)."""
     made = Student()
     monkeypatch.setattr(suspect_ranker, "rank_for_review", made)
+    monkeypatch.setattr(suspects, "available", lambda: True)
     return made
 
 
@@ -166,6 +169,7 @@ async def test_a_ranking_that_fails_says_why_in_one_line_and_leaves_file_order(
 ) -> None:
     why = "triage needs at least 10 labelled items for 5 folds, found 4: label more with `hcap label`"
     monkeypatch.setattr(suspect_ranker, "rank_for_review", Student(released=True, error=DataError(why)))
+    monkeypatch.setattr(suspects, "available", lambda: True)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         notes = record_notes(app, monkeypatch)
@@ -178,8 +182,10 @@ async def test_a_ranking_that_fails_says_why_in_one_line_and_leaves_file_order(
 
 
 async def test_without_scikit_learn_o_says_how_to_install_it(
-    make_app: Callable[[], ReviewApp], monkeypatch: pytest.MonkeyPatch, student: Student
+    make_app: Callable[[], ReviewApp], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    student = Student(released=True)
+    monkeypatch.setattr(suspect_ranker, "rank_for_review", student)
     monkeypatch.setitem(sys.modules, "sklearn", None)  # as if the triage extra were not installed
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
