@@ -61,6 +61,7 @@ class SuspectRanker(Widget):
 
     def rank(self, items_seen: int) -> None:
         """Start ranking the teacher's labels (the tab holds `items_seen` items now)."""
+        self._stop_timer()
         self._started = time.monotonic()
         self._timer = self.set_interval(1.0, self._tick)
         self._work(items_seen)
