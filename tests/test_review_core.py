@@ -250,7 +250,10 @@ def test_checkpoint_keeps_the_bare_integer_and_hcaps_state_beside_it(store: Stor
     store.write_checkpoint("gemini", Checkpoint(7, "Won | [HORSE]: é", "not in gold", by_confidence=True))
     assert paths.checkpoint("gemini").read_text(encoding="utf-8") == "7\n"  # what the old dashboard parses
     state = json.loads(paths.review_state("gemini").read_text(encoding="utf-8"))
-    assert state == {"index": 7, "formatted_input": "Won | [HORSE]: é", "filter": "not in gold", "by_confidence": True}
+    assert state == {
+        "index": 7, "formatted_input": "Won | [HORSE]: é", "filter": "not in gold", "by_confidence": True,
+        "by_suspicion": False,
+    }
     assert store.read_checkpoint("gemini") == Checkpoint(7, "Won | [HORSE]: é", "not in gold", True)
 
 

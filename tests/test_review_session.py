@@ -312,12 +312,12 @@ def test_ordering_by_confidence_visits_least_confident_first_and_keeps_the_curre
 ) -> None:
     session = open_session(store, PREDICTIONS)
     assert session.order.has_confidence and session.confidence == 0.8
-    session.order_by_confidence(True)
+    assert session.toggle_order() == "ordered least confident first"
     assert session.position == 0  # still on the item that was on screen, now third in the order
     assert session.counter_text().startswith("3/5 ·")
     assert visit_all(session) == [3, 1, 0, 2, 4]
     assert session.confidence is None  # the failed prediction, last
-    session.order_by_confidence(False)
+    assert session.toggle_order() == "back in file order"
     assert session.position == 4 and session.counter_text().startswith("5/5 ·")
     assert visit_all(session) == [0, 1, 2, 3, 4]
 
@@ -337,7 +337,7 @@ def test_item_confidence_is_the_product_of_its_signals_and_ignores_anything_else
 def test_confidence_order_with_a_filter_approve_and_undo(store: Store, paths: DataPaths, uncertain_file: None) -> None:
     write_jsonl(paths.gold, [{"formatted_input": item_text(1)} | label()])
     session = open_session(store, PREDICTIONS)
-    session.order_by_confidence(True)
+    session.toggle_order()
     assert session.set_filter(Filter.NOT_IN_GOLD) == 4
     assert visit_all(session) == [3, 0, 2, 4]
     session.first()
@@ -354,20 +354,20 @@ def test_items_arriving_while_ordered_take_their_place(store: Store, uncertain_f
     items = store.predictions(keep=True).items
     session = ReviewSession(store, PREDICTIONS, GoldBook.load(store), "ann")
     session.extend(items[:3])
-    session.order_by_confidence(True)
+    session.toggle_order()
     assert visit_all(session) == [1, 0, 2]
     session.extend(items[3:])
     session.finish_loading()
     assert visit_all(session) == [3, 1, 0, 2, 4]
 
 
-def test_a_source_without_confidences_cannot_be_ordered_by_them(store: Store, paths: DataPaths) -> None:
-    teacher_file(paths, 2)
-    session = open_session(store)
+def test_predictions_without_confidences_cannot_be_ordered(store: Store, paths: DataPaths) -> None:
+    write_jsonl(paths.predictions, [prediction(0, None), prediction(1, None)])
+    session = open_session(store, PREDICTIONS)
     assert not session.order.has_confidence
-    with pytest.raises(ReviewError, match="--strategy uncertain"):
-        session.order_by_confidence(True)
-    assert visit_all(session) == [0, 1]
+    with pytest.raises(ReviewError, match="recorded no confidence"):
+        session.toggle_order()
+    assert visit_all(session) == [0, 1] and not session.triage.due
 
 
 def test_undo_across_tabs_leaves_what_the_file_holds(store: Store, paths: DataPaths) -> None:

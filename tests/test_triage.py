@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -20,6 +21,9 @@ from hcap_tui.store import Store, flat_record
 from hcap_tui.triage import auroc, rank, triage
 
 runner = CliRunner()
+needs_sklearn = pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is None, reason="the triage extra (scikit-learn) is not installed"
+)
 SEVEN_SIGNALS = {
     "name": "seven",
     "fields": [
@@ -50,6 +54,7 @@ def caught_share(folder, suspects) -> float:
     return len(named) / len(errors)
 
 
+@needs_sklearn
 def test_planted_errors_rise_to_the_top_with_their_signals_named(data_dir: Path, schema: LabelSchema) -> None:
     folder = build(data_dir, schema, items=300, error_rate=0.15, seed=1)
     suspects = rank(Store(DataPaths(data_dir), schema))
@@ -61,6 +66,7 @@ def test_planted_errors_rise_to_the_top_with_their_signals_named(data_dir: Path,
     assert caught_share(folder, suspects) >= 0.85
 
 
+@needs_sklearn
 def test_a_student_that_saw_the_items_own_labels_fails_that_check(
     data_dir: Path, schema: LabelSchema, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,6 +76,7 @@ def test_a_student_that_saw_the_items_own_labels_fails_that_check(
     assert caught_share(folder, rank(Store(DataPaths(data_dir), schema))) < 0.7
 
 
+@needs_sklearn
 def test_gold_outranks_the_teacher_for_its_items(data_dir: Path, tmp_path: Path, schema: LabelSchema) -> None:
     """The teacher always misses one phrase; gold, which has it right, teaches the student to doubt the teacher."""
     phrase = "ran on when too late"
@@ -90,6 +97,7 @@ def test_gold_outranks_the_teacher_for_its_items(data_dir: Path, tmp_path: Path,
     assert taught >= 0.35 and taught >= 2 * untaught, (taught, untaught)
 
 
+@needs_sklearn
 def test_items_in_gold_are_left_out_of_the_list_and_make_the_gold_check(data_dir: Path, schema: LabelSchema) -> None:
     folder = build(data_dir, schema, items=240, gold=80, seed=2)
     result = triage(Store(DataPaths(data_dir), schema))
@@ -103,6 +111,7 @@ def test_items_in_gold_are_left_out_of_the_list_and_make_the_gold_check(data_dir
     assert sum(c["errors"] for c in check.fields.values()) == sum(len(wrong_fields(folder, t)) for t in folder.gold)
 
 
+@needs_sklearn
 def test_a_project_schema_with_other_signals_drives_the_student(data_dir: Path) -> None:
     (data_dir / "label_schema.json").write_text(json.dumps(SEVEN_SIGNALS), encoding="utf-8")
     schema = LabelSchema.load(data_dir / "label_schema.json")
@@ -119,6 +128,7 @@ def test_a_project_schema_with_other_signals_drives_the_student(data_dir: Path) 
     assert sum(top) >= 3 * len(folder.errors) / len(folder.teacher) * 20
 
 
+@needs_sklearn
 def test_json_lists_every_pending_item_most_suspect_first(data_dir: Path, schema: LabelSchema) -> None:
     folder = build(data_dir, schema, items=120, gold=30, seed=5)
     result = run("triage", "--json", "--top", "0", "--data-dir", str(data_dir))
@@ -146,6 +156,7 @@ def test_json_lists_every_pending_item_most_suspect_first(data_dir: Path, schema
     assert json.loads(run("triage", "--json", "--data-dir", str(data_dir)).stdout)["items"] == items[:20]
 
 
+@needs_sklearn
 def test_report_lists_the_top_with_doubted_signals(data_dir: Path, schema: LabelSchema) -> None:
     build(data_dir, schema, items=120, gold=30, seed=5)
     result = run("triage", "--top", "3", "--data-dir", str(data_dir))
@@ -159,6 +170,7 @@ def test_report_lists_the_top_with_doubted_signals(data_dir: Path, schema: Label
     assert "student: 5 folds over 120 labelled items" in result.stderr
 
 
+@needs_sklearn
 def test_untrusted_text_cannot_drive_the_terminal(data_dir: Path, schema: LabelSchema) -> None:
     records = [flat_record(schema, f"{i + 2}th of 9 | [HORSE]: Led \x1b[2J early {i}\nwon", label(in_form=i % 2 == 0))
                for i in range(12)]
@@ -168,6 +180,7 @@ def test_untrusted_text_cannot_drive_the_terminal(data_dir: Path, schema: LabelS
     assert "\x1b" not in result.stdout and "Led early 0 won" in result.stdout  # the whole sequence removed
 
 
+@needs_sklearn
 def test_all_items_already_in_gold_is_nothing_to_triage(data_dir: Path, schema: LabelSchema) -> None:
     build(data_dir, schema, items=40, gold=40, seed=6)
     result = run("triage", "--data-dir", str(data_dir))
@@ -209,6 +222,7 @@ def test_bad_option_values_are_usage_errors(data_dir: Path, args: tuple[str, str
     assert run("triage", "--data-dir", str(data_dir), *args).exit_code == 2
 
 
+@needs_sklearn
 def test_a_signal_with_one_value_is_not_judged_and_said_so(data_dir: Path, schema: LabelSchema) -> None:
     records = [flat_record(schema, f"{i % 9 + 2}th of 12 | [HORSE]: comment {i} " + ("rallied" if i % 3 else "hung"),
                            label(in_form=bool(i % 3))) for i in range(30)]
@@ -230,6 +244,7 @@ def test_no_signal_with_two_values_is_one_line_error(data_dir: Path, schema: Lab
     assert result.stderr.startswith("error: nothing to judge: every signal has a single value across all 12 labels")
 
 
+@needs_sklearn
 def test_bad_lines_are_skipped_with_a_warning_and_nothing_is_written(data_dir: Path, schema: LabelSchema) -> None:
     build(data_dir, schema, items=60, gold=10, seed=7)
     labeled, gold = data_dir / "labeled.jsonl", data_dir / "goldstandard.jsonl"

@@ -144,12 +144,14 @@ class GoldIndex:
 @dataclass(frozen=True)
 class Checkpoint:
     """Where review of a source stopped: an index and, when hcap wrote it, the item's identity and the tab's
-    filter (a `Filter` value, e.g. "not in gold") and order."""
+    filter (a `Filter` value, e.g. "not in gold") and order (least confident or most suspect first, else the
+    file's)."""
 
     index: int
     formatted_input: str | None = None
     filter: str | None = None
     by_confidence: bool = False
+    by_suspicion: bool = False
     problem: str | None = field(default=None, compare=False)
     """Why part of the saved position was ignored (an unreadable state file), for the reviewer to see."""
 
@@ -468,7 +470,14 @@ class Store:
             index = state["index"]
         if formatted is None and state.get("index") == index:
             formatted = state.get("formatted_input")
-        return Checkpoint(index, formatted, state.get("filter"), state.get("by_confidence", False), problem)
+        return Checkpoint(
+            index,
+            formatted,
+            state.get("filter"),
+            by_confidence=state.get("by_confidence", False),
+            by_suspicion=state.get("by_suspicion", False),
+            problem=problem,
+        )
 
     @staticmethod
     def _read_small(path: Path) -> str | None:
@@ -490,6 +499,7 @@ class Store:
             "formatted_input": checkpoint.formatted_input,
             "filter": checkpoint.filter,
             "by_confidence": checkpoint.by_confidence,
+            "by_suspicion": checkpoint.by_suspicion,
         }
         with self._checkpoint_lock:
             write_atomic(self.paths.checkpoint(source), f"{checkpoint.index}\n".encode())
@@ -527,6 +537,7 @@ def _parse_state(text: str) -> dict[str, Any]:
         "formatted_input": lambda v: isinstance(v, str),
         "filter": lambda v: isinstance(v, str),
         "by_confidence": lambda v: isinstance(v, bool),
+        "by_suspicion": lambda v: isinstance(v, bool),
     }
     return {"index": data["index"]} | {
         key: data[key] for key, valid in checks.items() if data.get(key) is not None and valid(data[key])

@@ -12,13 +12,14 @@ label would mostly repeat it). Each signal's doubt is 1 − the student's probab
 item's score is the probability that at least one of its signals is wrong, 1 − ∏ P(teacher's value), which ranked
 teacher errors better than the weakest signal alone. The schema drives everything: every bool and enum field is
 judged, text fields are ignored. scikit-learn (the `triage` extra) is imported only when a student is trained.
+An interactive caller may pass `stop`, asked between the steps of training, to end a ranking it no longer wants.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,13 @@ INSTALL_HINT = "python3 -m pip install -e '.[triage]' (or: python3 -m pip instal
 
 class TriageUnavailable(HcapError):
     """scikit-learn, which the student needs, is not installed."""
+
+
+class TriageStopped(HcapError):
+    """The caller's `stop` said to end the ranking before it finished."""
+
+
+Stop = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -171,11 +179,12 @@ def rank(store: Store, folds: int = DEFAULT_FOLDS) -> list[Suspect]:
     return triage(store, folds=folds).suspects
 
 
-def triage(store: Store, folds: int = DEFAULT_FOLDS) -> Triage:
+def triage(store: Store, folds: int = DEFAULT_FOLDS, stop: Stop | None = None) -> Triage:
     """Train the cross-fitted student on the project's labels and judge every teacher label with it.
 
     Raises DataError when there are no teacher labels, too few labelled items for `folds`, or no signal whose
-    labels carry two values; TriageUnavailable when scikit-learn is missing.
+    labels carry two values; TriageUnavailable when scikit-learn is missing; TriageStopped when `stop`, asked
+    before each part of the input is vectorised and before each fit, returns True.
     """
     if folds < 2:
         raise DataError(f"--folds must be at least 2, not {folds}: each item is judged by a student that never saw it")
@@ -209,7 +218,7 @@ def triage(store: Store, folds: int = DEFAULT_FOLDS) -> Triage:
             f"nothing to judge: every signal has a single value across all {len(inputs)} labels; "
             "the student needs examples of at least two values"
         )
-    probabilities = _cross_fitted(inputs, targets, judged, folds)
+    probabilities = _cross_fitted(inputs, targets, judged, folds, stop or _never)
     position = {key: i for i, key in enumerate(inputs)}
     suspects, reviewed = [], []
     for key, item in teacher.items():
@@ -337,18 +346,28 @@ def fold_of(inputs: Sequence[str], folds: int) -> list[int]:
     return fold
 
 
+def _never() -> bool:
+    return False
+
+
+def _check(stop: Stop) -> None:
+    """End the ranking when the caller no longer wants it."""
+    if stop():
+        raise TriageStopped("the ranking was stopped before it finished")
+
+
 def _cross_fitted(
-    inputs: Sequence[str], targets: Sequence[dict[str, Any]], judged: Sequence[SchemaField], folds: int
+    inputs: Sequence[str], targets: Sequence[dict[str, Any]], judged: Sequence[SchemaField], folds: int, stop: Stop
 ) -> dict[str, np.ndarray]:
     """Signal -> for every input, the probability of each value (columns in `_codes` order), predicted by a
-    student trained on the other folds only."""
+    student trained on the other folds only; `stop` is asked between the steps."""
     _import_sklearn()
     import numpy as np
     from threadpoolctl import threadpool_limits
 
     # The fits are small: a multi-threaded BLAS only spins against itself (and anything else on the machine).
     with threadpool_limits(limits=1):
-        features = features_of(inputs)
+        features = features_of(inputs, stop)
         fold = np.asarray(fold_of(inputs, folds))
         out: dict[str, np.ndarray] = {}
         for f in judged:
@@ -356,6 +375,7 @@ def _cross_fitted(
             y = np.asarray([codes.index(label[f.name]) for label in targets])
             p = np.zeros((len(inputs), len(codes)))
             for train, held in _splits(fold, folds):
+                _check(stop)
                 p[held] = _fit_predict(features[train], y[train], features[held], len(codes))
             out[f.name] = (1.0 - SMOOTHING) * p + SMOOTHING / len(codes)
     return out
@@ -384,7 +404,7 @@ def _fit_predict(x_train: csr_matrix, y_train: np.ndarray, x_test: csr_matrix, n
     return p
 
 
-def features_of(inputs: Sequence[str]) -> csr_matrix:
+def features_of(inputs: Sequence[str], stop: Stop = _never) -> csr_matrix:
     """The student's view of each input: TF-IDF of the result, the race paragraph and the horse comment, each
     with a vocabulary of its own, beside the parsed result (position, field size, relative place, phrase)."""
     import numpy as np
@@ -398,6 +418,7 @@ def features_of(inputs: Sequence[str]) -> csr_matrix:
         ([p.race for p in parts], 2),
         ([p.horse for p in parts], 2),
     ):
+        _check(stop)
         vectorizer = TfidfVectorizer(
             ngram_range=(1, 2), min_df=min_df, sublinear_tf=True, max_features=MAX_FEATURES, dtype=np.float64
         )

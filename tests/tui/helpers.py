@@ -13,6 +13,8 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, Static
 
+from hcap_tui.review.suspects import SuspectRanking
+from hcap_tui.triage import SignalDoubt, Suspect
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 from hcap_tui.tui.widgets.stats_view import StatsView
 
@@ -77,6 +79,27 @@ def teacher_records() -> list[dict[str, Any]]:
         {"formatted_input": text} | label(better_than_show=i == 0, race_strength=STRENGTHS[i]) | TEACHER
         for i, text in enumerate(ITEMS)
     ]
+
+
+def hand_ranking(items_seen: int) -> SuspectRanking:
+    """A triage ranking of the four teacher items as the student might make it, most suspect first: 3 (the teacher
+    missed out of form), the long item 0 (race strength and better than show doubted), 1, then 2."""
+    pending = [
+        Suspect(ITEMS[3], 4, 0.9, (SignalDoubt("out_of_form", False, True, 0.09, 0.91),), teacher={}),
+        Suspect(
+            ITEMS[0],
+            1,
+            0.74,
+            (
+                SignalDoubt("better_than_show", True, False, 0.48, 0.52),
+                SignalDoubt("race_strength", "strong", "average", 0.3, 0.58),
+            ),
+            teacher={},
+        ),
+        Suspect(ITEMS[1], 2, 0.4, (), teacher={}),
+        Suspect(ITEMS[2], 3, 0.1, (), teacher={}),
+    ]
+    return SuspectRanking.of(pending, [], items_seen)
 
 
 def prediction_records() -> list[dict[str, Any]]:

@@ -321,8 +321,6 @@ async def test_o_orders_predictions_least_confident_first(make_app: Callable[[],
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await press(pilot, "o")  # teacher labels carry no confidence: nothing to order by
-        assert "least confident" not in status(pilot)
         await press(pilot, "t")
         assert shown(pilot, "#result-line", "predictions").startswith("Won")
         assert "1/3" in status(pilot, "predictions") and "confidence 97%" in status(pilot, "predictions")
@@ -349,7 +347,7 @@ async def test_help_lists_the_order_key_and_the_stats_tab(make_app: Callable[[],
         await settle(pilot)
         await press(pilot, "question_mark")
         text = rendered(app.screen.query_one(Static))
-    assert "Least confident predictions first" in text
+    assert "Predictions least confident first, teacher labels most suspect first" in text
     assert "First item" in text and "Stats" in text
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from hcap_tui.config import DataPaths
+from hcap_tui.review import suspects
 from hcap_tui.tui.app import ReviewApp
-from tui.helpers import ITEMS, label, settle, stats_text, write_jsonl
+from hcap_tui.tui.widgets import suspect_ranker
+from tui.helpers import ITEMS, hand_ranking, label, settle, stats_text, write_jsonl
 
 
 def prepared(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
@@ -54,6 +57,33 @@ def test_long_item_at_120x40(snap_compare, make_app: Callable[[], ReviewApp]) ->
 def test_long_item_read_on_at_80x24(snap_compare, make_app: Callable[[], ReviewApp]) -> None:
     """After ↓ × 12 on the long item: the race comment read to its end, the horse comment under way."""
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prepared(*["down"] * 12))
+
+
+def most_suspect_first(monkeypatch: pytest.MonkeyPatch) -> Callable[[Pilot], Awaitable[None]]:
+    """Rank the teacher's tab by hand (the student replaced), press `o` and wait for the order."""
+    monkeypatch.setattr(suspect_ranker, "rank_for_review", lambda store, items_seen, stop: hand_ranking(items_seen))
+    monkeypatch.setattr(suspects, "available", lambda: True)
+
+    async def run_before(pilot: Pilot) -> None:
+        await prepared("o")(pilot)
+        await settle(pilot)
+
+    return run_before
+
+
+def test_most_suspect_first_at_80x24(
+    snap_compare, make_app: Callable[[], ReviewApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The teacher's tab after `o`: the long item, second most suspect, says what the student doubts under its
+    result line; the status line gives the order."""
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=most_suspect_first(monkeypatch))
+
+
+def test_most_suspect_first_at_120x40(
+    snap_compare, make_app: Callable[[], ReviewApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same on a bigger terminal: the doubts on one line, the item whole."""
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=most_suspect_first(monkeypatch))
 
 
 def test_confirming_a_replacement_of_gold_at_80x24(

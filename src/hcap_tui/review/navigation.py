@@ -1,7 +1,8 @@
 """Where review navigation goes: the filters, and moving through a source's items in the visiting order.
 
 `ReviewNavigation` is the part of `ReviewSession` that moves `position`. Items are visited in file order
-or, where predictions recorded confidences, least confident first (`order`). `position` always indexes
+or, where predictions recorded confidences, least confident first, or, for teacher labels, most suspect first
+once a triage ranking arrived (`order`, `suspects`). `position` always indexes
 the file order, so drafts, undo and checkpoints do not depend on the order in use, and switching order
 keeps the current item. A filter narrows the visited items to those (not) in gold or disagreeing with
 it; switching filters lands on the nearest item that passes. The place shown ("3/17") counts within the
@@ -14,9 +15,11 @@ from bisect import bisect_left
 from collections.abc import Callable
 from enum import Enum
 
+from hcap_tui.review import suspects
 from hcap_tui.review.errors import ReviewError
-from hcap_tui.review.order import VisitOrder
+from hcap_tui.review.order import Order, VisitOrder
 from hcap_tui.review.sources import GoldBook
+from hcap_tui.review.suspects import RankingState, SuspectRanking
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import LabeledItem
 
@@ -58,6 +61,7 @@ class ReviewNavigation:
     position: int
     filter: Filter
     order: VisitOrder
+    triage: RankingState
     _matching: tuple[tuple[object, ...], list[int]] | None  # the places that pass the filter, and when counted
 
     def matches(self, index: int, filter_: Filter | None = None) -> bool:
@@ -166,7 +170,7 @@ class ReviewNavigation:
     def _matching_places(self) -> list[int]:
         """The places in the visiting order whose items pass the filter, recounted only when something they
         depend on changed (gold, the filter, the order, the items loaded)."""
-        key = (self.gold.version, self.filter, self.order.by_confidence, len(self.items))
+        key = (self.gold.version, self.filter, self.order.version, len(self.items))
         if self._matching is None or self._matching[0] != key:
             places = [place for place in range(len(self.items)) if self.matches(self.order.index_at(place))]
             self._matching = (key, places)
@@ -186,14 +190,56 @@ class ReviewNavigation:
         at = bisect_left(places, self._place)
         return at + 1 if at < len(places) and places[at] == self._place else 0
 
-    def order_by_confidence(self, enabled: bool) -> None:
-        """Visit items least confident first (those without a confidence last), or in file order; the current
-        item stays current."""
-        if enabled and not self.order.has_confidence:
-            raise ReviewError("no item of this tab recorded a confidence: `hcap predict --strategy uncertain` does")
-        self.order.set_by_confidence(enabled)
+    def toggle_order(self) -> str:
+        """The `o` key: from file order to the tab's other order (least confident first for predictions that
+        recorded confidences, most suspect first for teacher labels), or back; returns what to tell the reviewer.
+
+        Most suspect first needs a triage ranking: a kept one is reused while no items were added since it was
+        asked for; otherwise one is asked for (`triage.due`, which the caller starts off the UI thread) and the
+        order changes when it arrives. Pressed while that ranking is under way, it calls the order off.
+        """
+        order, triage = self.order, self.triage
+        if order.mode is not Order.FILE:
+            order.set_mode(Order.FILE)
+            return "back in file order"
+        if triage.wanted:
+            triage.wanted = False
+            return "ranking called off: still in file order"
+        if order.has_confidence:
+            order.set_mode(Order.CONFIDENCE)
+            return "ordered least confident first"
+        if not triage.enabled:
+            raise ReviewError("nothing to order this tab by: its items recorded no confidence")
+        if triage.fresh(len(self.items)):
+            order.set_mode(Order.SUSPECT)
+            return "ordered most suspect first"
+        if not suspects.available():
+            raise ReviewError(suspects.NOT_INSTALLED)
+        triage.want()
+        return "most suspect first once ranked (o: call off)"
+
+    def take_ranking(self, ranking: SuspectRanking | None) -> bool:
+        """A ranking arrived (None: it failed); whether the tab now visits most suspect first. The current item
+        stays current; a ranking the reviewer called off is kept for the next `o`."""
+        shown = self.triage.arrived(ranking)
+        if ranking is not None:
+            self.order.set_ranking(ranking)
+        if shown:
+            self.order.set_mode(Order.SUSPECT)
+        return shown
 
     @property
     def confidence(self) -> float | None:
         """The current item's confidence (the product of its signals'), or None."""
         return self.order.confidence(self.position)
+
+    @property
+    def suspect_note(self) -> str | None:
+        """While visiting most suspect first, what the student says of the current item; None otherwise."""
+        ranking = self.order.ranking
+        if self.order.mode is not Order.SUSPECT or ranking is None:
+            return None
+        verdict = ranking.verdict(self.items[self.position].formatted_input)
+        if verdict is None:
+            return "not ranked: added after the ranking was made (o twice ranks again)"
+        return suspects.suspect_line(self.schema, verdict)

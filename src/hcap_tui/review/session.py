@@ -21,7 +21,10 @@ Rules worth knowing:
   the file no longer holds; it refuses once gold was rewritten (compacted) since the approval.
 - Resume goes to the saved item (by identity, else by the old dashboard's bare index) with the saved filter,
   then on to the first item not yet in gold from there, unless the filter shows only gold.
-- Filters and moves live in `navigation`; the visiting order in `order`; the errors in `errors`.
+- A saved order resumes: least confident first at once, most suspect first by ranking again (the tab shows
+  file order until the ranking arrives, or stays in it with a note when scikit-learn is missing).
+- Filters, moves and the `o` key live in `navigation`; the visiting order in `order`, the triage ranking it can
+  follow in `suspects`; the errors in `errors`.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ from hcap_tui.jsonl import Appended
 from hcap_tui.review.checks import approval_warnings
 from hcap_tui.review.errors import ConfirmApproval, GoldChanged, ReviewError
 from hcap_tui.review.navigation import Filter, ReviewNavigation
-from hcap_tui.review.order import VisitOrder
+from hcap_tui.review import suspects
+from hcap_tui.review.order import Order, VisitOrder
 from hcap_tui.review.sources import GoldBook, ReviewSource
+from hcap_tui.review.suspects import RankingState
 from hcap_tui.review.writer import Approval, ApprovalPlan, ApprovalWritten, GoldWriter, UndoWritten
 from hcap_tui.safe_text import safe
 from hcap_tui.store import TEACHER_VALUES, Checkpoint, LabeledItem, Store, flat_record, now_iso
@@ -60,6 +65,9 @@ class ReviewSession(ReviewNavigation):
         """Index of the current item in `items`, which stay in file order whatever the visiting order."""
         self.filter = Filter.named(checkpoint.filter if checkpoint else None)
         self.order = VisitOrder([f.name for f in self.schema.signals])
+        self.triage = RankingState(enabled=source.file == "labeled")  # what triage judges: the teacher's labels
+        self.resume_note: str | None = None
+        """Why the saved order could not be resumed, for the reviewer to read once."""
         self.approved = 0
         """Approvals made (and not undone) in this session."""
         self.ready = False
@@ -100,13 +108,25 @@ class ReviewSession(ReviewNavigation):
     def finish_loading(self) -> bool:
         """Mark the source fully read; True when this made the session ready."""
         self.loading = False
-        if self._checkpoint is not None and self._checkpoint.by_confidence and self.order.has_confidence:
-            self.order.set_by_confidence(True)  # the saved order, now that every confidence is known
+        self._resume_order()
         if self.ready:
             return False
         self._resume(finished=True)
         self.ready = True
         return True
+
+    def _resume_order(self) -> None:
+        """Go back to the saved order, now that every item is known: least confident first at once; most suspect
+        first by asking for a ranking (file order meanwhile), or with a note saying why it cannot."""
+        checkpoint = self._checkpoint
+        saved = Order.FILE if checkpoint is None else Order.saved(checkpoint.by_confidence, checkpoint.by_suspicion)
+        if saved is Order.CONFIDENCE and self.order.has_confidence:
+            self.order.set_mode(Order.CONFIDENCE)
+        elif saved is Order.SUSPECT and self.triage.enabled and self.items:
+            if suspects.available():
+                self.triage.want()
+            else:
+                self.resume_note = f"{suspects.NOT_INSTALLED}; showing file order"
 
     def _resume(self, *, finished: bool = False) -> bool:
         """Place the position from the checkpoint once the items loaded so far allow it; whether they did."""
@@ -149,8 +169,13 @@ class ReviewSession(ReviewNavigation):
         """Where to resume next time (item, filter and order), or None while there is no item to point at."""
         if not self.ready or not self.items:
             return None
+        mode = self.order.mode
         return Checkpoint(
-            self.position, self.items[self.position].formatted_input, self.filter.value, self.order.by_confidence
+            self.position,
+            self.items[self.position].formatted_input,
+            self.filter.value,
+            by_confidence=mode is Order.CONFIDENCE,
+            by_suspicion=mode is Order.SUSPECT or self.triage.wanted,
         )
 
     # The current item

@@ -54,9 +54,9 @@ NAVIGATION_BINDINGS = [
     command("f", "cycle_filter", "Filter", tooltip="Visit all / not in gold / in gold / disagrees with gold"),
     command(
         "o",
-        "order_by_confidence",
+        "toggle_order",
         "Order",
-        tooltip="Least confident predictions first, or file order again (predictions with confidences)",
+        tooltip="Predictions least confident first, teacher labels most suspect first (hcap triage), or file order",
     ),
     command("e", "edit_text", "Edit text", tooltip="Edit the text field, cursor at the end (keys type until esc)"),
     Binding("escape", "leave_editing", "Done", key_display="esc", tooltip="Leave the text being edited"),

@@ -1,5 +1,8 @@
 """The item under review: its result line, race comment, horse comment and text fields, laid out by content.
 
+Under the result line, a failed prediction says why it failed, and in the teacher's most-suspect-first order
+the item says what the student doubts (`review.suspects.suspect_line`).
+
 Each part gets the rows its text wraps to when everything fits (so there is never a blank band between
 parts); when it does not, the rows are shared in proportion to what each part holds (`layout.allocate`) and
 every cut part says how many lines it hides. The arrow and page keys read on through the cut parts in
@@ -22,11 +25,12 @@ from hcap_tui.tui.widgets.text_part import TextPart, wrapped
 
 FLOOR = 3  # rows a cut part keeps: two lines of text and its marker
 EDITOR_FLOOR = 4  # rows an open editor keeps: its title and three lines
-RESULT_ROWS, FAILURE_ROWS = 2, 2  # at most, however long the line
+RESULT_ROWS, FAILURE_ROWS, SUSPECT_ROWS = 2, 2, 2  # at most, however long the line
 
 
 class ItemView(Vertical):
-    """Result, race comment, horse comment and text fields of one item, plus a gold marker and a failure note."""
+    """Result, race comment, horse comment and text fields of one item, plus a gold marker, a failure note and
+    the student's doubts."""
 
     DEFAULT_CSS = """
     ItemView {
@@ -34,6 +38,8 @@ class ItemView(Vertical):
         #result-line { height: auto; padding: 0 1; color: $text-accent; }
         #failure { height: auto; padding: 0 1; color: $text-error; display: none; }
         #failure.-shown { display: block; }
+        #suspect { height: auto; padding: 0 1; color: $text-warning; display: none; }
+        #suspect.-shown { display: block; }
         #horse { border-left: outer $success; }
         .text-part { border-left: outer $warning; }
     }
@@ -43,11 +49,12 @@ class ItemView(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.texts = texts
         self._shown = ""
-        self._fixed_text = {"#result-line": Text(), "#failure": Text()}  # what the two fixed lines say
+        self._fixed_text = {"#result-line": Text(), "#failure": Text(), "#suspect": Text()}  # the fixed lines
 
     def compose(self) -> ComposeResult:
         yield Static(id="result-line", markup=False)
         yield Static(id="failure", markup=False)
+        yield Static(id="suspect", markup=False)
         yield TextPart("RACE", id="race")
         yield TextPart("HORSE", id="horse")
         for field in self.texts:
@@ -60,9 +67,16 @@ class ItemView(Vertical):
         return list(self.query(TextPart))
 
     def show(
-        self, formatted_input: str, texts: dict[str, str], *, gold_note: str | None, failure: str | None
+        self,
+        formatted_input: str,
+        texts: dict[str, str],
+        *,
+        gold_note: str | None,
+        failure: str | None,
+        suspect: str | None = None,
     ) -> None:
-        """Display an item; `gold_note` marks one already in gold, `failure` a prediction the model failed."""
+        """Display an item; `gold_note` marks one already in gold, `failure` a prediction the model failed,
+        `suspect` what the student doubts of a teacher label."""
         same = formatted_input == self._shown
         self._shown = formatted_input
         parts = split_input(formatted_input)
@@ -75,6 +89,10 @@ class ItemView(Vertical):
         failure_line = self.query_one("#failure", Static)
         failure_line.set_class(failure is not None, "-shown")
         failure_line.update(self._fixed_text["#failure"])
+        self._fixed_text["#suspect"] = Text(safe(suspect or ""))
+        suspect_line = self.query_one("#suspect", Static)
+        suspect_line.set_class(suspect is not None, "-shown")
+        suspect_line.update(self._fixed_text["#suspect"])
         self.query_one("#race", TextPart).set_text(parts.race, keep_place=same)
         self.query_one("#horse", TextPart).set_text(parts.horse, keep_place=same)
         for field in self.texts:
@@ -84,7 +102,7 @@ class ItemView(Vertical):
         """Share `room` rows among the parts at a pane `width`; returns the rows used."""
         console = self.app.console
         fixed = 0
-        for selector, most in (("#result-line", RESULT_ROWS), ("#failure", FAILURE_ROWS)):
+        for selector, most in (("#result-line", RESULT_ROWS), ("#failure", FAILURE_ROWS), ("#suspect", SUSPECT_ROWS)):
             line = self.query_one(selector, Static)
             shown = selector == "#result-line" or line.has_class("-shown")
             rows = min(len(wrapped(console, self._fixed_text[selector], width - 2)), most) if shown else 0

@@ -2,8 +2,9 @@
 
 The same pane is mounted once per source. Keys become session calls and each is followed by a redraw from
 the session (`ReviewView`). Its helpers do the waiting: `SourceFeed` reads the source and the lines appended
-to it later, `PositionSaver` saves where the tab is, and approvals and undos write in workers while keys
-typed meanwhile wait in `HeldKeys`, to run afterwards in order; so neither moving nor approving waits on a disk.
+to it later, `PositionSaver` saves where the tab is, `SuspectRanker` ranks the teacher's labels most suspect
+first, and approvals and undos write in workers while keys typed meanwhile wait in `HeldKeys`, to run
+afterwards in order; so neither moving, approving nor ranking waits on a disk or a model.
 
 Keys are run by the pane itself, in the order they reach it (`on_key`), rather than left to bubble up to the
 app: in a fast burst the keys after one that moves the keyboard elsewhere (`e` opens the editor, `t` switches
@@ -41,12 +42,13 @@ from hcap_tui.tui.widgets.placeholders import EmptyState, LoadProgress
 from hcap_tui.tui.widgets.position_saver import PositionSaver
 from hcap_tui.tui.widgets.review_view import ReviewView
 from hcap_tui.tui.widgets.source_feed import SourceFeed
+from hcap_tui.tui.widgets.suspect_ranker import SuspectRanker
 from hcap_tui.tui.widgets.text_editor import TextEditor
 
 # Actions that need an item on screen and the keyboard not taken by the editor.
 ITEM_ACTIONS = frozenset(
     {"approve", "skip", "undo", "cycle_filter", "edit_text", "replace_text", "clear_text", "previous", "next"}
-    | {"next_pending", "scroll_item", "first", "last", "order_by_confidence"}
+    | {"next_pending", "scroll_item", "first", "last", "toggle_order"}
     | {"toggle_field", "cycle_field", "set_field"}  # the schema-derived field keys
 )
 # What still works while no item passes the filter: changing it, and undo (which returns to an item).
@@ -100,7 +102,8 @@ class ReviewPane(Vertical, can_focus=True):
         bindings = [cls.__dict__["BINDINGS"] for cls in type(self).__mro__ if "BINDINGS" in cls.__dict__]
         self._router = KeyRouter(self, bindings, self._run)
         self._total_lines = 1
-        self._progress = ""
+        self._progress = ""  # how far loading got
+        self._ranking = ""  # how long the ranking has been running
         self._outcome = ""
         self._could_undo = False
         self._could_order = False
@@ -117,6 +120,7 @@ class ReviewPane(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield self._feed
         yield GoldWrites()
+        yield SuspectRanker(self.store)
         yield PositionSaver(self.store, self.source, lambda: self.session.checkpoint() if self.session else None)
         with ContentSwitcher(initial="loading"):
             yield LoadProgress(id="loading")
@@ -181,7 +185,17 @@ class ReviewPane(Vertical, can_focus=True):
             self._draw()
             self.refresh_bindings()
         elif session.ready and not session.empty:
-            self.view.draw_status(session, outcome=self._outcome, progress=self._progress)
+            self.view.draw_status(session, outcome=self._outcome, progress=self._activity)
+        if not session.loading:
+            self._resume_order(session)
+
+    def _resume_order(self, session: ReviewSession) -> None:
+        """Once the source is read: rank again for a saved most-suspect-first order, or say why it cannot."""
+        if session.resume_note:
+            self._notify(session.resume_note, severity="warning", timeout=10)
+            session.resume_note = None
+        if session.triage.due and not session.empty:
+            self._start_ranking()
 
     def show_problem(self, problem: str) -> None:
         """Give up on this tab with a reason (also used when gold itself cannot be read)."""
@@ -199,6 +213,11 @@ class ReviewPane(Vertical, can_focus=True):
         self.notify(safe(message), markup=False, **options)
 
     # Rendering
+
+    @property
+    def _activity(self) -> str:
+        """What the tab is busy with, for the status line: loading, ranking, or both."""
+        return " · ".join(part for part in (self._progress, self._ranking) if part)
 
     def redraw(self) -> None:
         """Draw the current item again, if there is one (the tab was shown again)."""
@@ -220,7 +239,7 @@ class ReviewPane(Vertical, can_focus=True):
             self.refresh_bindings()
         if self._editing_at is not None and self._editing_at != session.position:
             self._close_editors()
-        self.view.draw(session, outcome=self._outcome, progress=self._progress)
+        self.view.draw(session, outcome=self._outcome, progress=self._activity)
 
     def _after(self, outcome: str, *, moved: bool = True) -> None:
         """Finish a key: save the position soon when it moved, redraw, and refresh which keys apply."""
@@ -264,7 +283,7 @@ class ReviewPane(Vertical, can_focus=True):
                 return False
             if action in TEXT_ACTIONS and not self.schema.texts:
                 return False
-            if action == "order_by_confidence" and not session.order.has_confidence:
+            if action == "toggle_order" and not (session.order.has_confidence or session.triage.enabled):
                 return False
         return True
 
@@ -328,12 +347,70 @@ class ReviewPane(Vertical, can_focus=True):
         self._move(self.session.last, "", "this is the last item")
 
     @held_while_busy
-    def action_order_by_confidence(self) -> None:
-        """Visit items least confident first, or in file order again; the current item stays on screen."""
+    def action_toggle_order(self) -> None:
+        """Visit items least confident first (predictions) or most suspect first (teacher labels, ranked in a
+        worker), or in file order again; the current item stays on screen."""
         session = self.session
         assert session is not None
-        session.order_by_confidence(not session.order.by_confidence)
-        self._after("ordered least confident first" if session.order.by_confidence else "back in file order")
+        try:
+            outcome = session.toggle_order()
+        except ReviewError as exc:
+            self._notify(str(exc), severity="warning", timeout=10)
+            self._after("not ordered", moved=False)
+            return
+        ranker = self.query_one(SuspectRanker)
+        if ranker.running and not session.triage.wanted:
+            ranker.stop()  # called off
+            session.take_ranking(None)
+            self._ranking = ""
+        if session.triage.due:
+            self._start_ranking()
+        self._after(outcome)
+
+    def _start_ranking(self) -> None:
+        """Rank the teacher's labels in a worker; the status line says so until the order arrives."""
+        session = self.session
+        assert session is not None
+        session.triage.begin()
+        self._ranking = "ranking…"
+        self.query_one(SuspectRanker).rank(len(session.items))
+
+    @on(SuspectRanker.Ticked)
+    def _ranking_ticked(self, message: SuspectRanker.Ticked) -> None:
+        self._ranking = f"ranking… {message.seconds}s"
+        self._draw_status()
+
+    @on(SuspectRanker.Ranked)
+    def _ranked(self, message: SuspectRanker.Ranked) -> None:
+        """Visit most suspect first, the item on screen staying current (unless the order was called off)."""
+        session = self.session
+        assert session is not None
+        self._ranking = ""
+        if not session.take_ranking(message.ranking):
+            self._draw_status()
+            return
+        outcome = f"ordered most suspect first ({len(message.ranking):,} ranked)"
+        if self._editing():
+            self._outcome = outcome  # the editor keeps the screen; the item is drawn again when it closes
+            self._draw_status()
+        else:
+            self._after(outcome, moved=False)
+
+    @on(SuspectRanker.Failed)
+    def _ranking_failed(self, message: SuspectRanker.Failed) -> None:
+        session = self.session
+        assert session is not None
+        self._ranking = ""
+        session.take_ranking(None)
+        self._notify(f"cannot order most suspect first: {message.message}", severity="error", timeout=15)
+        self._outcome = "not ordered"
+        self._draw_status()
+
+    def _draw_status(self) -> None:
+        """Draw the status line again, when an item is on screen."""
+        session = self.session
+        if session is not None and session.ready and not session.empty and not session.off_filter:
+            self.view.draw_status(session, outcome=self._outcome, progress=self._activity)
 
     @held_while_busy
     def action_next_pending(self) -> None:
@@ -354,7 +431,7 @@ class ReviewPane(Vertical, can_focus=True):
         assert self.session is not None
         moved = self.view.item.scroll_item(lines)
         self._outcome = "" if moved else ("nothing more below" if lines > 0 else "nothing more above")
-        self.view.draw_status(self.session, outcome=self._outcome, progress=self._progress)
+        self.view.draw_status(self.session, outcome=self._outcome, progress=self._activity)
 
     # The text editor
 
@@ -417,7 +494,7 @@ class ReviewPane(Vertical, can_focus=True):
             return
         session.set_value(event.text_area.field_name, event.text_area.text)
         self.view.draw_controls(session)
-        self.view.draw_status(session, outcome=self._outcome, progress=self._progress)
+        self.view.draw_status(session, outcome=self._outcome, progress=self._activity)
         self.view.fit()
 
     @on(FieldControls.Edited)
@@ -464,7 +541,7 @@ class ReviewPane(Vertical, can_focus=True):
         assert self.session is not None
         self.keys.start(work)
         self._outcome = "saving…" if work == "approve" else "undoing…"
-        self.view.draw_status(self.session, outcome=self._outcome, progress=self._progress)
+        self.view.draw_status(self.session, outcome=self._outcome, progress=self._activity)
 
     @on(GoldWrites.Written)
     def _written(self, message: GoldWrites.Written) -> None:

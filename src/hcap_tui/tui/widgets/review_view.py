@@ -74,7 +74,9 @@ class ReviewView(Vertical):
                 failure += f" · it answered: {raw.strip()}"
         draft = session.draft
         texts = {f.name: draft[f.name] for f in self.schema.texts}
-        self.item.show(item.formatted_input, texts, gold_note=gold_note, failure=failure)
+        self.item.show(
+            item.formatted_input, texts, gold_note=gold_note, failure=failure, suspect=session.suspect_note
+        )
         self.draw_controls(session)
         confirming = session.confirming
         panel = self.query_one("#confirm", Static)
@@ -103,7 +105,7 @@ class ReviewView(Vertical):
             session.counter_text(),
             filter_name=session.filter.short,
             in_gold=session.gold_item is not None,
-            by_confidence=session.order.by_confidence,
+            order_name=session.order.mode.short,
             confidence=session.confidence,
             loading=progress,
             outcome=outcome,

@@ -34,14 +34,15 @@ class StatusLine(Horizontal):
         counters: str,
         *,
         filter_name: str,
-        by_confidence: bool,
+        order_name: str,
         in_gold: bool,
         confidence: float | None,
         loading: str,
         outcome: str,
     ) -> None:
-        """Render the status: the place within the filter ("3/17 not in gold") and progress, then this item's
-        markers (its confidence, whether it is in gold) and the last outcome, which is cut short first.
+        """Render the status: the place within the filter and order ("3/17 not in gold suspect first") and
+        progress, then this item's markers (its confidence, whether it is in gold) and the last outcome, which is
+        cut short first.
 
         `counters` starts with the place ("3/17 · …"); the filter's short name goes right after it.
         """
@@ -49,8 +50,8 @@ class StatusLine(Horizontal):
         left = Text(place, style="bold")
         if filter_name:
             left.append(f" {filter_name}", style="bold")
-        if by_confidence:
-            left.append(" least sure first", style="bold")
+        if order_name:
+            left.append(f" {order_name}", style="bold")
         if rest:
             left.append(f" · {rest}")
         right = Text(" · ").join(
