@@ -60,7 +60,7 @@ def teacher_with_gold(teacher_files: None, monkeypatch: pytest.MonkeyPatch) -> N
 
 def ranked(session: ReviewSession, made: SuspectRanking | None = None) -> None:
     """Press o, start the ranking and hand it in as the worker would."""
-    assert session.toggle_order() == "most suspect first once ranked (o: call off)"
+    assert session.toggle_order() == "ranking the labels (o: call off)"
     assert session.triage.due
     session.triage.begin()
     assert session.take_ranking(made or ranking())
@@ -69,7 +69,7 @@ def ranked(session: ReviewSession, made: SuspectRanking | None = None) -> None:
 def test_o_asks_for_a_ranking_and_the_order_follows_it_once_it_arrives(store: Store, teacher_with_gold: None) -> None:
     session = open_session(store)
     assert session.position == 0
-    assert session.toggle_order() == "most suspect first once ranked (o: call off)"
+    assert session.toggle_order() == "ranking the labels (o: call off)"
     assert session.triage.due and session.order.mode is Order.FILE  # file order until the ranking arrives
     assert session.checkpoint() == Checkpoint(0, item_text(0), "all", by_suspicion=True)
     session.triage.begin()
@@ -126,7 +126,7 @@ def test_a_second_o_while_ranking_calls_the_order_off_and_keeps_the_ranking(
     assert not session.triage.due and session.checkpoint() == Checkpoint(0, item_text(0), "all")
     assert not session.take_ranking(ranking())  # it still arrives, but the order stays
     assert session.order.mode is Order.FILE and visit_all(session) == [0, 1, 2, 3, 4]
-    assert session.toggle_order() == "ordered most suspect first"  # kept: at once, no second ranking
+    assert session.toggle_order() == "most suspect first"  # kept: at once, no second ranking
     assert not session.triage.due and visit_all(session) == [3, 0, 2, 4, 1]
 
 
@@ -140,7 +140,7 @@ def test_items_added_after_the_ranking_go_last_and_o_twice_ranks_again(
     assert visit_all(session) == [3, 0, 2, 4, 1, 5]
     assert session.suspect_note == "not ranked: added after the ranking was made (o twice ranks again)"
     session.toggle_order()
-    assert session.toggle_order() == "most suspect first once ranked (o: call off)" and session.triage.due
+    assert session.toggle_order() == "ranking the labels (o: call off)" and session.triage.due
 
 
 def test_a_failed_ranking_leaves_file_order(store: Store, teacher_with_gold: None) -> None:

@@ -82,7 +82,7 @@ async def test_o_ranks_in_a_worker_while_keys_work_then_visits_most_suspect_firs
         await settle(pilot)
         await pilot.press("o")
         await until(pilot, lambda: "ranking…" in status(pilot))
-        assert "most suspect first once ranked (o: call off)" in status(pilot)
+        assert "ranking the labels (o: call off)" in status(pilot)
         await pilot.press("n")  # keys keep working while it ranks: still file order
         await until(pilot, lambda: shown(pilot, "#result-line").startswith("Won"))
         assert status(pilot).startswith("2/4 ·") and suspect_text(pilot) is None
@@ -90,7 +90,7 @@ async def test_o_ranks_in_a_worker_while_keys_work_then_visits_most_suspect_firs
         await until(pilot, lambda: "suspect first" in shown(pilot, "#status-counters"))
         line = status(pilot)
         assert line.startswith("3/4 suspect first ·")  # the item on screen stays, third most suspect
-        assert "ordered most suspect first (4 ranked)" in line and "ranking…" not in line
+        assert "most suspect first: 4 ranked" in line and "ranking…" not in line
         assert suspect_text(pilot) == "suspect 40%: the student agrees with every signal, only less sure"
         await press(pilot, "home")
         assert shown(pilot, "#result-line", "gemini").startswith("10th of 16, well beaten")
@@ -146,7 +146,7 @@ async def test_back_to_file_order_and_forth_reuses_the_ranking(
         assert status(pilot).startswith("1/4 ·") and "back in file order" in status(pilot)
         assert suspect_text(pilot) is None
         await press(pilot, "o")
-        assert status(pilot).startswith("2/4 suspect first") and "ordered most suspect first" in status(pilot)
+        assert status(pilot).startswith("2/4 suspect first") and "most suspect first" in status(pilot)
     assert student.calls == 1
 
 
@@ -226,7 +226,7 @@ async def test_a_real_ranking_orders_the_teacher_tab(
         await settle(pilot)
         await press(pilot, "o")  # settle waits for the worker
         assert "suspect first" in shown(pilot, "#status-counters")
-        assert "ordered most suspect first (60 ranked)" in status(pilot)
+        assert "most suspect first: 60 ranked" in status(pilot)
         await press(pilot, "home")
         session = pane(pilot).session
         assert session is not None and session.suspect_note is not None

@@ -212,11 +212,11 @@ class ReviewNavigation:
             raise ReviewError("nothing to order this tab by: its items recorded no confidence")
         if triage.fresh(len(self.items)):
             order.set_mode(Order.SUSPECT)
-            return "ordered most suspect first"
+            return "most suspect first"
         if not suspects.available():
             raise ReviewError(suspects.NOT_INSTALLED)
         triage.want()
-        return "most suspect first once ranked (o: call off)"
+        return "ranking the labels (o: call off)"
 
     def take_ranking(self, ranking: SuspectRanking | None) -> bool:
         """A ranking arrived (None: it failed); whether the tab now visits most suspect first. The current item

@@ -389,7 +389,7 @@ class ReviewPane(Vertical, can_focus=True):
         if not session.take_ranking(message.ranking):
             self._draw_status()
             return
-        outcome = f"ordered most suspect first ({len(message.ranking):,} ranked)"
+        outcome = f"most suspect first: {len(message.ranking):,} ranked"
         if self._editing():
             self._outcome = outcome  # the editor keeps the screen; the item is drawn again when it closes
             self._draw_status()
