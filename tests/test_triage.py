@@ -194,8 +194,8 @@ def test_all_items_already_in_gold_is_nothing_to_triage(data_dir: Path, schema: 
     ("count", "args", "words"),
     [
         (0, (), "error: no teacher labels in "),
-        (9, (), ("error: triage needs at least 10 labelled items for 5 folds, found 9: label more with `hcap label`, "
-                 "or lower --folds")),
+        (9, (), ("error: triage needs at least 10 labelled items for 5 folds, found 9: label more with `hcap label` "
+                 "(`hcap triage --folds 2` needs fewer)")),
         (7, ("--folds", "4"), "error: triage needs at least 8 labelled items for 4 folds, found 7"),
     ],
 )

@@ -210,7 +210,7 @@ def triage(store: Store, folds: int = DEFAULT_FOLDS, stop: Stop | None = None) -
     if len(inputs) < needed:
         raise DataError(
             f"triage needs at least {needed} labelled items for {folds} folds, found {len(inputs)}: "
-            "label more with `hcap label`, or lower --folds"
+            "label more with `hcap label` (`hcap triage --folds 2` needs fewer)"
         )
     judged, not_judged = _judged_signals(schema, targets)
     if not judged:
