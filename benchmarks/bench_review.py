@@ -74,10 +74,11 @@ async def time_to_loaded(paths: DataPaths) -> float:
 
 
 def loaded(pane: ReviewPane) -> bool:
-    """Whether a tab has finished loading: its items, its empty state or its problem is on screen."""
+    """Whether a tab has finished loading: its items, its empty state or its problem is on screen, and all of gold
+    is read."""
     if pane.query_one(ContentSwitcher).current == "loading":
         return False
-    return pane.session is None or not pane.session.loading
+    return pane.session is None or not pane.session.loading and pane.session.gold.complete
 
 
 async def approve_latencies(paths: DataPaths, count: int) -> list[float]:

@@ -38,7 +38,8 @@ TEACHER_VALUES = "teacher_values"
 
 
 Keep = bool | Collection[str]
-"""What a reader keeps of each line's record: all of it (True), nothing (False), or just the named fields."""
+"""What a reader keeps of each line's record: all of it (True), nothing (False), or just the named fields (consecutive
+items whose named fields are equal share one dict, so a record must never be changed in place)."""
 
 # Label field names, one shared tuple per distinct order: an item holds only its label's values.
 _FIELD_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -99,6 +100,19 @@ class LabeledItem:
     def values(self) -> tuple[Any, ...] | None:
         """The label's values in field order (schema order, for every item the store reads), or None."""
         return self._values
+
+    def share(self, other: LabeledItem) -> None:
+        """Hold the same strings as `other`, an item of the same input in another file (a tab's item and its
+        gold entry), wherever they are equal: 100,000 inputs and reasonings are then held once, not twice."""
+        if other.formatted_input == self.formatted_input:
+            self.formatted_input = other.formatted_input
+        mine, theirs = self._values, other._values
+        if mine is None or theirs is None or mine is theirs or self._names != other._names:
+            return
+        if mine == theirs:
+            self._values = theirs
+        else:
+            self._values = tuple([b if type(a) is str and a == b else a for a, b in zip(mine, theirs, strict=True)])
 
     @property
     def failed(self) -> bool:
@@ -173,6 +187,16 @@ class Tail:
 
 
 @dataclass(frozen=True)
+class GoldKeys:
+    """Which inputs gold holds, read without parsing its lines: each input (a key that is its own value, so
+    later reads can share the one string) and the byte offset of its last line, and where that read stopped."""
+
+    inputs: dict[str, str]
+    offsets: dict[str, int]
+    mark: FileMark | None
+
+
+@dataclass(frozen=True)
 class CompactReport:
     """What `compact_gold` did."""
 
@@ -244,10 +268,14 @@ class Store:
         """The function that turns one record into an item, keeping what `keep` asks of the record."""
         names, values, new = self.schema.names, self.schema.values, LabeledItem.of
         fields = () if isinstance(keep, bool) else tuple(keep)
+        last: list[dict[str, Any] | None] = [None]  # the previous line's kept fields
 
         def item(record: dict[str, Any], line_no: int) -> LabeledItem:
             if fields:
                 kept: dict[str, Any] | None = {name: record[name] for name in fields if name in record}
+                if kept == last[0]:
+                    kept = last[0]  # a run of lines from one model or reviewer shares one dict
+                last[0] = kept
             else:
                 kept = record if keep else None
             formatted = record.get("formatted_input")
@@ -348,6 +376,59 @@ class Store:
             if item is not None and item.formatted_input == formatted_input and item.label is not None:
                 return item
         return None
+
+    def gold_keys(self) -> GoldKeys:
+        """Gold's inputs and where each one's last line starts, up to the last complete line, parsing only the
+        rare line that does not start with the input as hcap writes it (a few times faster than a full read).
+
+        Lines are not checked as labels here: a line whose label is unusable still counts until a full read.
+        """
+        inputs: dict[str, str] = {}
+        offsets: dict[str, int] = {}
+        try:
+            handle = self.paths.gold.open("rb", buffering=1 << 20)
+        except FileNotFoundError:
+            return GoldKeys(inputs, offsets, None)
+        except OSError as exc:
+            raise DataError(f"cannot read {self.paths.gold}: {os_problem(exc)}") from None
+        prefix, start = b'{"formatted_input": "', len(b'{"formatted_input": "')
+        with handle, gc_paused():
+            inode, offset = os.fstat(handle.fileno()).st_ino, 0
+            for raw in handle:
+                if not raw.endswith(b"\n"):
+                    break  # a line still being written: read once it is whole
+                key = None
+                if raw.startswith(prefix):
+                    end = raw.find(b'"', start)
+                    if end > 0 and raw.find(b"\\", start, end) < 0:
+                        try:
+                            key = raw[start:end].decode("utf-8")
+                        except UnicodeDecodeError:
+                            key = None
+                if key is None:
+                    item = self._parse_line(raw)
+                    key = item.formatted_input if item is not None else None
+                if key:
+                    key = inputs.setdefault(key, key)
+                    offsets[key] = offset
+                offset += len(raw)
+        return GoldKeys(inputs, offsets, FileMark(inode, offset))
+
+    def gold_at(self, formatted_input: str, offset: int, mark: FileMark | None) -> LabeledItem | None:
+        """The gold item on the line starting at `offset` when gold is still the file `mark` was taken of and that
+        line is the input's; else what gold holds for the input now (`gold_item`)."""
+        try:
+            with self.paths.gold.open("rb") as handle:
+                if mark is not None and os.fstat(handle.fileno()).st_ino == mark.inode:
+                    handle.seek(offset)
+                    item = self._parse_line(handle.readline())
+                    if item is not None and item.formatted_input == formatted_input:
+                        return item if item.label is not None else None
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DataError(f"cannot read {self.paths.gold}: {os_problem(exc)}") from None
+        return self.gold_item(formatted_input)
 
     def gold_mark(self) -> FileMark | None:
         """Where gold ends now (None while it does not exist), to read only what is appended after it."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hcap_tui.errors import DataError
 from hcap_tui.jsonl import LineProblem
-from hcap_tui.review.sources import ReviewSource
+from hcap_tui.review.sources import ITEM_FIELDS, ReviewSource
 from hcap_tui.store import Checkpoint, FileMark, LabeledItem, Store, Tail
 
 FIRST_CHUNK = 50
@@ -75,7 +75,7 @@ def read_source(store: Store, source: ReviewSource) -> Iterator[ReadEvent]:
     batch: list[LabeledItem] = []
     problems: list[LineProblem] = []
     size = FIRST_CHUNK
-    for entry in store.scan(path, keep=True):
+    for entry in store.scan(path, keep=ITEM_FIELDS):
         if entry.line > total:  # appended since the count: `read_appended` takes it, once it is a whole line
             if isinstance(entry, LineProblem):
                 problems.append(entry)  # a torn last line is reported all the same

@@ -21,6 +21,9 @@ Rules worth knowing:
   the file no longer holds; it refuses once gold was rewritten (compacted) since the approval.
 - Resume goes to the saved item (by identity, else by the old dashboard's bare index) with the saved filter,
   then on to the first item not yet in gold from there, unless the filter shows only gold.
+- While gold is opening (only which inputs it holds is read yet) the first item can be reviewed: "not in gold" is
+  exact, an item's gold entry is read from its line, the "disagrees with gold" count says it is still counting,
+  and approving waits (the pane holds the key) until gold is complete, so no check runs against gold unseen.
 - Filters and moves live in `navigation`; the visiting order in `order`; the errors in `errors`.
 """
 
@@ -38,7 +41,7 @@ from hcap_tui.review.errors import ConfirmApproval, GoldChanged, ReviewError
 from hcap_tui.review.navigation import Filter, ReviewNavigation
 from hcap_tui.review.order import VisitOrder
 from hcap_tui.review.sources import GoldBook, ReviewSource
-from hcap_tui.review.writer import Approval, ApprovalPlan, ApprovalWritten, GoldWriter, UndoWritten
+from hcap_tui.review.writer import Approval, ApprovalPlan, ApprovalWritten, GoldWriter, UndoWritten, shown_gold
 from hcap_tui.safe_text import safe
 from hcap_tui.store import TEACHER_VALUES, Checkpoint, LabeledItem, Store, flat_record, now_iso
 
@@ -84,11 +87,12 @@ class ReviewSession(ReviewNavigation):
     def extend(self, items: Iterable[LabeledItem]) -> bool:
         """Add items read from the source (while loading, or appended later); True when this made the session
         ready to show its first item."""
-        start = len(self.items)
+        start, gold = len(self.items), self.gold
         for item in items:
+            self._share_with_gold(item)
             self.items.append(item)
             self._key_counts[item.formatted_input] += 1
-            self._pending += item.formatted_input not in self.gold
+            self._pending += item.formatted_input not in gold
             if self.source.copies_teacher and isinstance(model := item.record.get("model"), str) and model:
                 self.models[model] += 1
         self.order.extend(self.items[start:])
@@ -96,6 +100,22 @@ class ReviewSession(ReviewNavigation):
             return False
         self.ready = self._resume()
         return self.ready
+
+    def _share_with_gold(self, item: LabeledItem) -> None:
+        """Let an item hold the strings of its gold entry where they are equal (its input, its reasoning)."""
+        gold = self.gold
+        if gold.complete:
+            entry = gold.get(item.formatted_input)
+            if entry is not None:
+                item.share(entry)
+        else:
+            item.formatted_input = gold.shared(item.formatted_input)
+
+    def gold_completed(self) -> None:
+        """Gold is now read in full: share its strings, and count again what depended on its labels."""
+        for item in self.items:
+            self._share_with_gold(item)
+        self._matching = None
 
     def finish_loading(self) -> bool:
         """Mark the source fully read; True when this made the session ready."""
@@ -271,6 +291,8 @@ class ReviewSession(ReviewNavigation):
     def request_approval(self) -> ApprovalPlan:
         """The gold line approving the draft would append, once every field has a value and, where it needs one,
         the reviewer confirmed it: the first request raises `ConfirmApproval` with the reasons."""
+        if not self.gold.complete:
+            raise ReviewError("gold is still being read: approve again in a moment")
         draft = self._approvable()
         warnings = approval_warnings(self.schema, draft, self.gold_item, self.race_others)
         if warnings and self.confirming is None:
@@ -279,7 +301,7 @@ class ReviewSession(ReviewNavigation):
         self._armed = None
         shown = self.gold_item
         return ApprovalPlan(
-            self._gold_record(draft), self.position, draft, None if shown is None else shown.record, self.gold.mark
+            self._gold_record(draft), self.position, draft, shown_gold(shown), self.gold.mark
         )
 
     def finish_approval(self, written: ApprovalWritten) -> str:
@@ -424,4 +446,5 @@ class ReviewSession(ReviewNavigation):
         """Place within the filter and progress, e.g. "37/200 · 12 approved · 150 not in gold"."""
         if not self.items:
             return "no items"
-        return f"{self.filter_place}/{self.filter_count} · {self.approved} approved · {self.pending} not in gold"
+        place = "counting…" if self.counting else f"{self.filter_place}/{self.filter_count}"
+        return f"{place} · {self.approved} approved · {self.pending} not in gold"

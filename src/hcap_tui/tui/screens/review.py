@@ -1,7 +1,8 @@
 """The main screen: one tab per review source, all sharing the gold standard, then the Stats tab.
 
-Review tabs are built from `SOURCES`; the teacher's tab is titled with the model that proposed its labels
-once they are read. The Stats tab counts the project's files itself, when it is shown, so it needs nothing
+Review tabs are built from `SOURCES`; the teacher's tab is titled with the model that proposed its labels once
+they are read. Gold is opened first (which inputs it holds, a fast read) so each tab shows its first item while
+the rest of gold is read in the same worker; the tabs are told once it is complete. The Stats tab counts the project's files itself, when it is shown, so it needs nothing
 from the review tabs: what they approve reaches it through the gold file.
 """
 
@@ -24,7 +25,7 @@ from hcap_tui.errors import HcapError
 from hcap_tui.review.reader import summarize_problems
 from hcap_tui.review.sources import SOURCES, GoldBook
 from hcap_tui.safe_text import safe
-from hcap_tui.store import Store
+from hcap_tui.store import GoldIndex, Store
 from hcap_tui.tui.bindings import command
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 from hcap_tui.tui.widgets.stats_view import StatsView
@@ -38,10 +39,16 @@ class ReviewScreen(Screen):
     ]
 
     @dataclass
-    class GoldLoaded(Message):
-        """Gold was read; every tab can start."""
+    class GoldOpened(Message):
+        """Which inputs gold holds is read; every tab can start."""
 
         gold: GoldBook
+
+    @dataclass
+    class GoldRead(Message):
+        """All of gold is read, for the book to take in."""
+
+        index: GoldIndex
 
     def __init__(self, project: Project, reviewer: str) -> None:
         super().__init__()
@@ -71,17 +78,29 @@ class ReviewScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gold")
     def _load_gold(self) -> None:
-        self.post_message(self.GoldLoaded(GoldBook.load(Store(self.project.paths, self.project.schema))))
+        """Open gold (which inputs it holds) so the tabs can start, then read the rest of it."""
+        store = Store(self.project.paths, self.project.schema)
+        book = GoldBook.opening(store)
+        self.post_message(self.GoldOpened(book))
+        self.post_message(self.GoldRead(GoldBook.read_all(store, book.inputs)))
 
-    @on(GoldLoaded)
-    def _gold_loaded(self, message: GoldLoaded) -> None:
-        summary = summarize_problems(message.gold.problems)
-        if summary:
-            title = "Some gold lines were skipped"
-            self.notify(safe(summary), title=title, severity="warning", timeout=10, markup=False)
+    @on(GoldOpened)
+    def _gold_opened(self, message: GoldOpened) -> None:
         self.gold = message.gold
         for pane in self.panes:
             pane.start(self.gold)
+
+    @on(GoldRead)
+    def _gold_read(self, message: GoldRead) -> None:
+        """Every label of gold is known: counts that waited for them, and approvals held meanwhile, go on."""
+        assert self.gold is not None
+        self.gold.complete_with(message.index)
+        summary = summarize_problems(self.gold.problems)
+        if summary:
+            title = "Some gold lines were skipped"
+            self.notify(safe(summary), title=title, severity="warning", timeout=10, markup=False)
+        for pane in self.panes:
+            pane.gold_completed()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Unreadable gold: every tab says why, since nothing can be reviewed against it."""

@@ -144,6 +144,16 @@ class ReviewPane(Vertical, can_focus=True):
         self.gold = gold
         self._feed.start(gold)
 
+    def gold_completed(self) -> None:
+        """All of gold is read: redraw with what waited for its labels, then run an approval held meanwhile."""
+        if self.session is not None:
+            self.session.gold_completed()
+            self.redraw()
+        if self.keys.busy == "gold":
+            self.keys.finish()
+            self._outcome = ""
+            self._replay()
+
     def poll_source(self) -> None:
         """Look for lines another command appended to the source now (the feed does it every two seconds)."""
         self._feed.poll()
@@ -346,7 +356,10 @@ class ReviewPane(Vertical, can_focus=True):
         """Switch between all / not in gold / in gold / disagrees with gold."""
         assert self.session is not None
         matching = self.session.cycle_filter()
-        self._after(f"{matching} {self.session.filter.counted(matching)}")
+        if matching is None:
+            self._after(f"{self.session.filter.value}: still counting (gold is being read)")
+        else:
+            self._after(f"{matching} {self.session.filter.counted(matching)}")
 
     @held_while_busy
     def action_scroll_item(self, lines: int) -> None:
@@ -433,6 +446,12 @@ class ReviewPane(Vertical, can_focus=True):
         """Save the draft to gold and move on, once any warning was confirmed by a second Enter."""
         session = self.session
         assert session is not None
+        if not session.gold.complete:  # checked against all of gold once it is read, then approved in turn
+            self.keys.start("gold")
+            self.keys.hold("approve")
+            self._outcome = "reading gold… approves once it is read"
+            self.view.draw_status(session, outcome=self._outcome, progress=self._progress)
+            return
         try:
             plan = session.request_approval()
         except ConfirmApproval:
