@@ -196,6 +196,50 @@ class GoldKeys:
     mark: FileMark | None
 
 
+class KeyScan:
+    """The inputs of a label file's lines, in file order, as (line number, offset, input); `mark` is where the
+    complete lines ended once iterated. Lines without an input (not JSON, another shape) are left out; labels are
+    not checked, so a line the full read would skip may be here."""
+
+    PREFIX = b'{"formatted_input": "'
+
+    def __init__(self, store: Store, path: Path) -> None:
+        self.store, self.path = store, path
+        self.mark: FileMark | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, int, str]]:
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
+        prefix, skip, parse = self.PREFIX, len(self.PREFIX), self.store._parse_line
+        with handle:
+            inode, offset, number, rest = os.fstat(handle.fileno()).st_ino, 0, 0, b""
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                block, at = rest + block, 0  # lines are found in place, never copied out whole
+                while (end := block.find(b"\n", at)) >= 0:
+                    number += 1
+                    key = None
+                    if block.startswith(prefix, at):
+                        close = block.find(b'"', at + skip, end)
+                        if close > 0 and block.find(b"\\", at + skip, close) < 0:
+                            try:
+                                key = block[at + skip : close].decode("utf-8")
+                            except UnicodeDecodeError:
+                                key = None
+                    if key is None and block[at:end].strip():
+                        item = parse(block[at:end])
+                        key = item.formatted_input if item is not None else None
+                    if key:
+                        yield number, offset + at, key
+                    at = end + 1
+                offset += at
+                rest = block[at:]  # a line still being written is left for a later read
+            self.mark = FileMark(inode, offset)
+
+
 @dataclass(frozen=True)
 class CompactReport:
     """What `compact_gold` did."""
@@ -378,41 +422,22 @@ class Store:
         return None
 
     def gold_keys(self) -> GoldKeys:
-        """Gold's inputs and where each one's last line starts, up to the last complete line, parsing only the
-        rare line that does not start with the input as hcap writes it (a few times faster than a full read).
+        """Gold's inputs and where each one's last line starts, up to the last complete line (`scan_keys`).
 
         Lines are not checked as labels here: a line whose label is unusable still counts until a full read.
         """
         inputs: dict[str, str] = {}
         offsets: dict[str, int] = {}
-        try:
-            handle = self.paths.gold.open("rb", buffering=1 << 20)
-        except FileNotFoundError:
-            return GoldKeys(inputs, offsets, None)
-        except OSError as exc:
-            raise DataError(f"cannot read {self.paths.gold}: {os_problem(exc)}") from None
-        prefix, start = b'{"formatted_input": "', len(b'{"formatted_input": "')
-        with handle, gc_paused():
-            inode, offset = os.fstat(handle.fileno()).st_ino, 0
-            for raw in handle:
-                if not raw.endswith(b"\n"):
-                    break  # a line still being written: read once it is whole
-                key = None
-                if raw.startswith(prefix):
-                    end = raw.find(b'"', start)
-                    if end > 0 and raw.find(b"\\", start, end) < 0:
-                        try:
-                            key = raw[start:end].decode("utf-8")
-                        except UnicodeDecodeError:
-                            key = None
-                if key is None:
-                    item = self._parse_line(raw)
-                    key = item.formatted_input if item is not None else None
-                if key:
-                    key = inputs.setdefault(key, key)
-                    offsets[key] = offset
-                offset += len(raw)
-        return GoldKeys(inputs, offsets, FileMark(inode, offset))
+        with gc_paused():  # every key stays alive: the cycle collector would only rescan them
+            for _, offset, key in (found := self.scan_keys(self.paths.gold)):
+                key = inputs.setdefault(key, key)
+                offsets[key] = offset
+        return GoldKeys(inputs, offsets, found.mark)
+
+    def scan_keys(self, path: Path) -> KeyScan:
+        """Each complete line's input with its line number and offset, parsing only the rare line that does not
+        start with the input as hcap writes it: a few times faster than a full read. Missing file: no lines."""
+        return KeyScan(self, path)
 
     def gold_at(self, formatted_input: str, offset: int, mark: FileMark | None) -> LabeledItem | None:
         """The gold item on the line starting at `offset` when gold is still the file `mark` was taken of and that

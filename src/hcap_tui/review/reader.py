@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hcap_tui.errors import DataError
 from hcap_tui.jsonl import LineProblem
-from hcap_tui.review.sources import ITEM_FIELDS, ReviewSource
+from hcap_tui.review.sources import ITEM_FIELDS, GoldBook, ReviewSource
 from hcap_tui.store import Checkpoint, FileMark, LabeledItem, Store, Tail
 
 FIRST_CHUNK = 50
@@ -28,12 +28,23 @@ class Missing:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """The lines of a source whose input gold did not hold (at gold's `version`): no other line can hold an item
+    waiting for review, so a tab need not read to the end to learn that none follows the one it resumes at."""
+
+    lines: list[int]
+    version: int
+
+
+@dataclass(frozen=True)
 class Started:
-    """The file is there: its line count (for progress) and checkpoint; `notice` says why a checkpoint was ignored."""
+    """The file is there: its line count (for progress) and checkpoint; `notice` says why a checkpoint was ignored;
+    `waiting` where items not yet in gold can be (None when gold was not asked)."""
 
     checkpoint: Checkpoint | None
     total_lines: int
     notice: str | None
+    waiting: Waiting | None = None
 
 
 @dataclass(frozen=True)
@@ -55,11 +66,12 @@ class Finished:
 ReadEvent = Missing | Started | Chunk | Finished
 
 
-def read_source(store: Store, source: ReviewSource) -> Iterator[ReadEvent]:
+def read_source(store: Store, source: ReviewSource, gold: GoldBook | None = None) -> Iterator[ReadEvent]:
     """Read a source's file: Missing, or Started, Chunk..., Finished. Stop iterating to cancel.
 
     The read covers the complete lines the file had when counted: lines appended later (or one still
-    being written) are left to `read_appended` from the mark in `Finished`, so none is read twice.
+    being written) are left to `read_appended` from the mark in `Finished`, so none is read twice. With `gold`,
+    a fast pass over the inputs first says which lines are not in gold (`Waiting`).
     """
     path = source.path(store.paths)
     if not path.is_file():
@@ -71,7 +83,12 @@ def read_source(store: Store, source: ReviewSource) -> Iterator[ReadEvent]:
     except DataError as exc:
         checkpoint, notice = None, str(exc)
     total, mark = count_lines(path)
-    yield Started(checkpoint, total, notice)
+    waiting = None
+    if gold is not None and gold.holds_any:
+        version = gold.version
+        lines = [number for number, _, key in store.scan_keys(path) if number <= total and key not in gold]
+        waiting = Waiting(lines, version)
+    yield Started(checkpoint, total, notice, waiting)
     batch: list[LabeledItem] = []
     problems: list[LineProblem] = []
     size = FIRST_CHUNK

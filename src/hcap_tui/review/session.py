@@ -40,6 +40,7 @@ from hcap_tui.review.checks import approval_warnings
 from hcap_tui.review.errors import ConfirmApproval, GoldChanged, ReviewError
 from hcap_tui.review.navigation import Filter, ReviewNavigation
 from hcap_tui.review.order import VisitOrder
+from hcap_tui.review.reader import Waiting
 from hcap_tui.review.sources import GoldBook, ReviewSource
 from hcap_tui.review.writer import Approval, ApprovalPlan, ApprovalWritten, GoldWriter, UndoWritten, shown_gold
 from hcap_tui.safe_text import safe
@@ -73,6 +74,8 @@ class ReviewSession(ReviewNavigation):
         self._checkpoint = checkpoint
         self._anchor: int | None = None  # the saved item, once it has arrived
         self._searched = 0  # items already searched for the saved item
+        self._expected: Waiting | None = None
+        self._searched_waiting = (0, -1)  # items already searched for one not in gold after it, and gold's version
         self._drafts: dict[int, dict[str, Any]] = {}
         self._undo: list[Approval] = []
         self._armed: tuple[int, dict[str, Any], list[str]] | None = None  # warnings shown, awaiting a second Enter
@@ -139,8 +142,11 @@ class ReviewSession(ReviewNavigation):
         if not self.items:
             return finished
         if self.filter in (Filter.ALL, Filter.NOT_IN_GOLD) and self.items[anchor].formatted_input in self.gold:
-            waiting = self._find_where(anchor, 1, self._waiting)
-            if waiting is None and not finished:
+            searched, version = self._searched_waiting
+            start = max(anchor, searched) if version == self.gold.version else anchor
+            waiting = self._find_where(start, 1, self._waiting)
+            if waiting is None and not finished and not self._none_waiting_unread():
+                self._searched_waiting = (len(self.items), self.gold.version)  # the next chunk goes on from here
                 return False  # the first item not in gold after the saved one may be in a later chunk
             if waiting is None:
                 waiting = self._find_where(0, 1, self._waiting)
@@ -149,6 +155,18 @@ class ReviewSession(ReviewNavigation):
         if not self.matches(anchor):
             self.set_filter(self.filter)  # lands on the nearest item that passes
         return True
+
+    def expect_waiting(self, waiting: Waiting | None) -> None:
+        """Take the reader's word on which lines can hold items not yet in gold (`reader.Waiting`)."""
+        self._expected = waiting
+
+    def _none_waiting_unread(self) -> bool:
+        """Whether no line still to be read can hold an item not in gold, as the reader found while gold was as
+        it is now (so resume need not wait for the end of the file)."""
+        expected = self._expected
+        if expected is None or expected.version != self.gold.version:
+            return False
+        return not expected.lines or bool(self.items) and expected.lines[-1] <= self.items[-1].line
 
     def _saved_item(self, finished: bool) -> int | None:
         """The index of the item the checkpoint names (0 without one), or None while it has not arrived."""

@@ -212,6 +212,11 @@ class GoldBook:
             inode = self._rewrites[inode]
         return replace(receipt, inode=inode)
 
+    @property
+    def holds_any(self) -> bool:
+        """Whether gold holds any item."""
+        return bool(self._by_input) or (self._keys is not None and len(self._gone) < len(self._keys.offsets))
+
     def __contains__(self, formatted_input: str) -> bool:
         if formatted_input in self._by_input:
             return True

@@ -2,7 +2,7 @@
 
 Review tabs are built from `SOURCES`; the teacher's tab is titled with the model that proposed its labels once
 they are read. Gold is opened first (which inputs it holds, a fast read) so each tab shows its first item while
-the rest of gold is read in the same worker; the tabs are told once it is complete. The Stats tab counts the project's files itself, when it is shown, so it needs nothing
+the rest of gold is read once every tab shows its first item; the tabs are told when it is complete. The Stats tab counts the project's files itself, when it is shown, so it needs nothing
 from the review tabs: what they approve reaches it through the gold file.
 """
 
@@ -55,6 +55,8 @@ class ReviewScreen(Screen):
         self.project = project
         self.reviewer = reviewer
         self.gold: GoldBook | None = None
+        self._starting: set[str] = set()  # the tabs not yet showing their first item (or why they have none)
+        self._reading = False  # whether the rest of gold is being read
 
     def compose(self) -> ComposeResult:
         pane_class = ReviewPane.for_schema(self.project.schema)
@@ -78,17 +80,29 @@ class ReviewScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gold")
     def _load_gold(self) -> None:
-        """Open gold (which inputs it holds) so the tabs can start, then read the rest of it."""
-        store = Store(self.project.paths, self.project.schema)
-        book = GoldBook.opening(store)
-        self.post_message(self.GoldOpened(book))
-        self.post_message(self.GoldRead(GoldBook.read_all(store, book.inputs)))
+        """Open gold (which inputs it holds), so the tabs can start."""
+        self.post_message(self.GoldOpened(GoldBook.opening(Store(self.project.paths, self.project.schema))))
 
     @on(GoldOpened)
     def _gold_opened(self, message: GoldOpened) -> None:
         self.gold = message.gold
+        self._starting = {pane.source.name for pane in self.panes}
         for pane in self.panes:
             pane.start(self.gold)
+
+    @on(ReviewPane.Started)
+    def _pane_started(self, message: ReviewPane.Started) -> None:
+        """Once every tab shows its first item (or why it has none), read the rest of gold: before, that read
+        would only slow theirs down (both want the same processor)."""
+        self._starting.discard(message.pane.source.name)
+        if not self._starting and self.gold is not None and not self.gold.complete and not self._reading:
+            self._reading = True
+            self._read_gold(self.gold)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gold")
+    def _read_gold(self, book: GoldBook) -> None:
+        """Read all of gold, for the book to take in on the main thread."""
+        self.post_message(self.GoldRead(GoldBook.read_all(Store(self.project.paths, self.project.schema), book.inputs)))
 
     @on(GoldRead)
     def _gold_read(self, message: GoldRead) -> None:

@@ -87,6 +87,12 @@ class ReviewPane(Vertical, can_focus=True):
         pane: ReviewPane
         title: str
 
+    @dataclass
+    class Started(Message):
+        """The tab shows its first item, or why it has none."""
+
+        pane: ReviewPane
+
     def __init__(self, project: Project, source: ReviewSource, reviewer: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.store = Store(project.paths, project.schema)
@@ -190,6 +196,7 @@ class ReviewPane(Vertical, can_focus=True):
         if message.became_ready:
             self._draw()
             self.refresh_bindings()
+            self.post_message(self.Started(self))
         elif session.ready and not session.empty:
             self.view.draw_status(session, outcome=self._outcome, progress=self._progress)
 
@@ -203,6 +210,7 @@ class ReviewPane(Vertical, can_focus=True):
         self.query_one(EmptyState).explain(safe(problem), command and safe(command))
         self.query_one(ContentSwitcher).current = "empty"
         self.refresh_bindings()
+        self.post_message(self.Started(self))
 
     def _notify(self, message: str, **options: Any) -> None:
         """A notification, with text from files made safe and never read as markup."""

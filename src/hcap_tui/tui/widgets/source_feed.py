@@ -102,7 +102,7 @@ class SourceFeed(Widget):
     def _read(self, checkpoint: Checkpoint | None) -> None:
         """Read the source in a thread, posting each event; stop when the worker is cancelled."""
         worker = get_current_worker()
-        for event in read_source(self.store, self.source):
+        for event in read_source(self.store, self.source, self.gold):
             if worker.is_cancelled:
                 return
             if isinstance(event, Started) and checkpoint is not None:
@@ -120,6 +120,7 @@ class SourceFeed(Widget):
         elif isinstance(event, Started):
             assert self.gold is not None
             self.session = ReviewSession(self.store, self.source, self.gold, self.reviewer, event.checkpoint)
+            self.session.expect_waiting(event.waiting)
             if event.notice:
                 self._tell(event.notice)
             self.post_message(self.Progress(self.file_name, 0, event.total_lines))
