@@ -188,10 +188,11 @@ class Tail:
 
 @dataclass(frozen=True)
 class GoldKeys:
-    """Which inputs gold holds, read without parsing its lines: each input (a key that is its own value, so
-    later reads can share the one string) and the byte offset of its last line, and where that read stopped."""
+    """Which inputs gold holds, read without parsing its lines: each input (a key that is its own value, so later
+    reads can share the one string, or an item holding it) and the byte offset of its last line, and where that
+    read stopped."""
 
-    inputs: dict[str, str]
+    inputs: dict[str, str | LabeledItem]
     offsets: dict[str, int]
     mark: FileMark | None
 
@@ -426,11 +427,11 @@ class Store:
 
         Lines are not checked as labels here: a line whose label is unusable still counts until a full read.
         """
-        inputs: dict[str, str] = {}
+        inputs: dict[str, str | LabeledItem] = {}
         offsets: dict[str, int] = {}
         with gc_paused():  # every key stays alive: the cycle collector would only rescan them
             for _, offset, key in (found := self.scan_keys(self.paths.gold)):
-                key = inputs.setdefault(key, key)
+                key = inputs.setdefault(key, key)  # type: ignore[assignment]
                 offsets[key] = offset
         return GoldKeys(inputs, offsets, found.mark)
 

@@ -92,7 +92,7 @@ class ReviewSession(ReviewNavigation):
         ready to show its first item."""
         start, gold = len(self.items), self.gold
         for item in items:
-            self._share_with_gold(item)
+            gold.adopt(item)
             self.items.append(item)
             self._key_counts[item.formatted_input] += 1
             self._pending += item.formatted_input not in gold
@@ -103,22 +103,6 @@ class ReviewSession(ReviewNavigation):
             return False
         self.ready = self._resume()
         return self.ready
-
-    def _share_with_gold(self, item: LabeledItem) -> None:
-        """Let an item hold the strings of its gold entry where they are equal (its input, its reasoning)."""
-        gold = self.gold
-        if gold.complete:
-            entry = gold.get(item.formatted_input)
-            if entry is not None:
-                item.share(entry)
-        else:
-            item.formatted_input = gold.shared(item.formatted_input)
-
-    def gold_completed(self) -> None:
-        """Gold is now read in full: share its strings, and count again what depended on its labels."""
-        for item in self.items:
-            self._share_with_gold(item)
-        self._matching = None
 
     def finish_loading(self) -> bool:
         """Mark the source fully read; True when this made the session ready."""

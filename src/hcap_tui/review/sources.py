@@ -126,25 +126,45 @@ class GoldBook:
         return self._keys is None
 
     @staticmethod
-    def read_all(store: Store, shared: Mapping[str, str] | None = None) -> GoldIndex:
-        """All of gold, last line per input winning, for `complete_with` (in a worker: it is the slow part); inputs
-        already held as `shared` keep that one string."""
+    def read_all(store: Store, held: Mapping[str, str | LabeledItem] | None = None) -> GoldIndex:
+        """All of gold, last line per input winning, for `complete_with` (in a worker: it is the slow part). Each
+        line shares the strings of what `held` holds for its input (the book's `inputs`), as soon as it is read, so
+        a tab's items and their gold entries hold their inputs and reasonings once."""
         loaded, by_input = Loaded(store.paths.gold), {}
-        shared = shared or {}
+        held = held or {}
         with gc_paused():  # every item stays alive: the cycle collector would only rescan them
             for entry in store.scan(store.paths.gold, keep=GOLD_FIELDS):
                 if type(entry) is LineProblem:
                     loaded.problems.append(entry)
                     continue
-                key = entry.formatted_input  # type: ignore[union-attr]
-                key = entry.formatted_input = shared.get(key, key)  # type: ignore[union-attr]
-                by_input[key] = entry
+                other = held.get(entry.formatted_input)  # type: ignore[union-attr]
+                if type(other) is str:
+                    entry.formatted_input = other  # type: ignore[union-attr]
+                elif other is not None:
+                    entry.share(other)  # type: ignore[union-attr]
+                by_input[entry.formatted_input] = entry  # type: ignore[union-attr]
         return GoldIndex(loaded, by_input)
 
     @property
-    def inputs(self) -> Mapping[str, str]:
-        """While opening, gold's inputs mapped to themselves (for `read_all` and sources to share); else empty."""
+    def inputs(self) -> Mapping[str, str | LabeledItem]:
+        """While opening: each input gold holds, mapped to itself or to a tab's item of it (`adopt`); else empty."""
         return self._keys.inputs if self._keys is not None else {}
+
+    def adopt(self, item: LabeledItem) -> None:
+        """A tab's item arrived: let it and its gold entry hold the same strings (its input, and its reasoning and
+        other values where they are equal), so that 100,000 of each are held once, not twice."""
+        keys = self._keys
+        if keys is None:
+            entry = self._by_input.get(item.formatted_input)
+            if entry is not None:
+                item.share(entry)
+            return
+        held = keys.inputs.get(item.formatted_input)
+        if type(held) is str:
+            item.formatted_input = held
+            keys.inputs[held] = item  # the full read shares this item's strings
+        elif held is not None:
+            item.share(held)
 
     def complete_with(self, index: GoldIndex) -> None:
         """Take in the full read of gold (from where `opening` started, or later); what changed since the book
@@ -235,13 +255,6 @@ class GoldBook:
             offset = self._keys.offsets[formatted_input]
             self._looked_up[formatted_input] = self._store.gold_at(formatted_input, offset, self._keys.mark)
         return self._looked_up[formatted_input]
-
-    def shared(self, formatted_input: str) -> str:
-        """The string the book holds for an input (so a tab's item can hold the same one), or the input itself."""
-        item = self._by_input.get(formatted_input)
-        if item is not None:
-            return item.formatted_input
-        return self.inputs.get(formatted_input, formatted_input)
 
     def put(self, formatted_input: str, item: LabeledItem | None) -> LabeledItem | None:
         """Set (or with None remove) the gold item for an input; returns the one it replaced."""

@@ -152,9 +152,7 @@ class ReviewPane(Vertical, can_focus=True):
 
     def gold_completed(self) -> None:
         """All of gold is read: redraw with what waited for its labels, then run an approval held meanwhile."""
-        if self.session is not None:
-            self.session.gold_completed()
-            self.redraw()
+        self.redraw()
         if self.keys.busy == "gold":
             self.keys.finish()
             self._outcome = ""
