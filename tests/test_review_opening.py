@@ -101,12 +101,12 @@ def test_a_tab_resumes_at_once_when_no_line_still_to_read_waits_for_review(store
     write_jsonl(paths.gold, [gold_line(n) for n in range(6)])
     book = GoldBook.opening(store)
     session = ReviewSession(store, TEACHER, book, "ann")
-    session.expect_waiting(Waiting([], book.version))  # every line of the source is in gold
+    session.expect_waiting(Waiting(0, book.version))  # every line of the source is in gold
     assert session.extend(store.read(paths.labeled, keep=True).items[:2]) is True  # ready with two of six items read
     assert session.loading and session.current.formatted_input == item_text(0)
 
     later = ReviewSession(store, TEACHER, book, "ann")
-    later.expect_waiting(Waiting([5], book.version))  # line 5 may hold an item not in gold
+    later.expect_waiting(Waiting(5, book.version))  # line 5 may hold an item not in gold, no later line can
     items = store.read(paths.labeled, keep=True).items
     assert later.extend(items[:2]) is False
     book.put(item_text(4), None)  # gold changed since the reader looked: its word no longer counts
@@ -115,12 +115,16 @@ def test_a_tab_resumes_at_once_when_no_line_still_to_read_waits_for_review(store
     assert later.current.formatted_input == item_text(4)
 
 
-def test_reader_lists_the_lines_not_in_gold(store: Store, paths: DataPaths) -> None:
+def test_reader_finds_the_last_line_not_in_gold(store: Store, paths: DataPaths) -> None:
     write_jsonl(paths.labeled, [{"formatted_input": item_text(n)} | label() for n in range(4)])
     write_jsonl(paths.gold, [gold_line(1), gold_line(2)])
     book = GoldBook.opening(store)
     (started,) = [event for event in read_source(store, TEACHER, book) if isinstance(event, Started)]
-    assert started.waiting == Waiting([1, 4], book.version)
+    assert started.waiting == Waiting(4, book.version)
+    write_jsonl(paths.gold, [gold_line(n) for n in range(4)])
+    book = GoldBook.opening(store)
+    (started,) = [event for event in read_source(store, TEACHER, book) if isinstance(event, Started)]
+    assert started.waiting == Waiting(0, book.version)
 
 
 def test_gold_keys_read_every_shape_and_stop_at_a_torn_line(store: Store, paths: DataPaths) -> None:

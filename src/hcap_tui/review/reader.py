@@ -1,8 +1,10 @@
 """Reading a review source in chunks, for a thread worker to post to the pane as it goes, then its new lines.
 
-`read_source` yields plain events (the file is missing; reading started; a chunk of items; done, with the
-skipped lines and how far the read got) that the pane's worker forwards as messages. The first chunk is
-small so the first item can be shown while the rest of a big file is still being read. `read_appended`
+`read_source` yields plain events (the file is missing; reading started, with the lines whose input gold does not
+hold; a chunk of items; done, with the skipped lines and how far the read got) that the pane's worker forwards as
+messages. The first chunk is small so the first item can be shown while the rest of a big file is still being read,
+and the lines not in gold, found by a fast scan of the inputs first, tell the tab when no item still to come can be
+the one it resumes at. `read_appended`
 then picks up the lines another command (`hcap predict`, `hcap label`) appends while the review is open.
 """
 
@@ -29,10 +31,11 @@ class Missing:
 
 @dataclass(frozen=True)
 class Waiting:
-    """The lines of a source whose input gold did not hold (at gold's `version`): no other line can hold an item
-    waiting for review, so a tab need not read to the end to learn that none follows the one it resumes at."""
+    """The last line of a source whose input gold did not hold (0: none), at gold's `version`: no line after it
+    can hold an item waiting for review, so a tab need not read to the end to learn that none follows the one it
+    resumes at."""
 
-    lines: list[int]
+    last: int
     version: int
 
 
@@ -85,9 +88,13 @@ def read_source(store: Store, source: ReviewSource, gold: GoldBook | None = None
     total, mark = count_lines(path)
     waiting = None
     if gold is not None and gold.holds_any:
-        version = gold.version
-        lines = [number for number, _, key in store.scan_keys(path) if number <= total and key not in gold]
-        waiting = Waiting(lines, version)
+        version, last = gold.version, 0
+        for number, _, key in store.scan_keys(path):
+            if number > total:
+                break
+            if key not in gold:
+                last = number
+        waiting = Waiting(last, version)
     yield Started(checkpoint, total, notice, waiting)
     batch: list[LabeledItem] = []
     problems: list[LineProblem] = []

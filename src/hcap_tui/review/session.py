@@ -150,7 +150,7 @@ class ReviewSession(ReviewNavigation):
         expected = self._expected
         if expected is None or expected.version != self.gold.version:
             return False
-        return not expected.lines or bool(self.items) and expected.lines[-1] <= self.items[-1].line
+        return bool(self.items) and expected.last <= self.items[-1].line
 
     def _saved_item(self, finished: bool) -> int | None:
         """The index of the item the checkpoint names (0 without one), or None while it has not arrived."""

@@ -234,8 +234,8 @@ class GoldBook:
 
     @property
     def holds_any(self) -> bool:
-        """Whether gold holds any item."""
-        return bool(self._by_input) or (self._keys is not None and len(self._gone) < len(self._keys.offsets))
+        """Whether gold may hold any item (False: it surely holds none)."""
+        return bool(self._by_input) or (self._keys is not None and bool(self._keys.offsets))
 
     def __contains__(self, formatted_input: str) -> bool:
         if formatted_input in self._by_input:

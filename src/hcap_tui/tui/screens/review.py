@@ -1,9 +1,10 @@
 """The main screen: one tab per review source, all sharing the gold standard, then the Stats tab.
 
 Review tabs are built from `SOURCES`; the teacher's tab is titled with the model that proposed its labels once
-they are read. Gold is opened first (which inputs it holds, a fast read) so each tab shows its first item while
-the rest of gold is read once every tab shows its first item; the tabs are told when it is complete. The Stats tab counts the project's files itself, when it is shown, so it needs nothing
-from the review tabs: what they approve reaches it through the gold file.
+they are read. Gold is opened first (which inputs it holds: a fast scan), so each tab can show its first item;
+once every tab does, the rest of gold is read, and the tabs are told when it is complete. The Stats tab counts the
+project's files itself, when it is shown, so it needs nothing from the review tabs: what they approve reaches it
+through the gold file.
 """
 
 from __future__ import annotations
@@ -99,10 +100,11 @@ class ReviewScreen(Screen):
             self._reading = True
             self._read_gold(self.gold)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="gold")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gold-read")
     def _read_gold(self, book: GoldBook) -> None:
         """Read all of gold, for the book to take in on the main thread."""
-        self.post_message(self.GoldRead(GoldBook.read_all(Store(self.project.paths, self.project.schema), book.inputs)))
+        store = Store(self.project.paths, self.project.schema)
+        self.post_message(self.GoldRead(GoldBook.read_all(store, book.inputs)))
 
     @on(GoldRead)
     def _gold_read(self, message: GoldRead) -> None:
@@ -118,7 +120,7 @@ class ReviewScreen(Screen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Unreadable gold: every tab says why, since nothing can be reviewed against it."""
-        if event.state is WorkerState.ERROR and event.worker.group == "gold":
+        if event.state is WorkerState.ERROR and event.worker.group in ("gold", "gold-read"):
             error = event.worker.error
             problem = str(error) if isinstance(error, HcapError) else f"cannot read gold: {error!r}"
             for pane in self.panes:
