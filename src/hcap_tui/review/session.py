@@ -127,7 +127,8 @@ class ReviewSession(ReviewNavigation):
             return finished
         if self.filter in (Filter.ALL, Filter.NOT_IN_GOLD) and self.items[anchor].formatted_input in self.gold:
             searched, version = self._searched_waiting
-            start = max(anchor, searched) if version == self.gold.version else anchor
+            in_file_order = not self.order.by_confidence  # places are then indices, and searched ones stay searched
+            start = max(anchor, searched) if version == self.gold.version and in_file_order else anchor
             waiting = self._find_where(start, 1, self._waiting)
             if waiting is None and not finished and not self._none_waiting_unread():
                 self._searched_waiting = (len(self.items), self.gold.version)  # the next chunk goes on from here

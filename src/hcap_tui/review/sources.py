@@ -172,11 +172,11 @@ class GoldBook:
         if self._keys is None:
             return
         changed, gone = self._by_input, self._gone
-        self._by_input = dict(index.by_input)
+        self._keys, self._gone, self._looked_up, self._store = None, set(), {}, None
+        self._by_input = index.by_input  # the book's own from now on: a copy would only add to the peak
         for key in gone:
             self._by_input.pop(key, None)
         self._by_input.update(changed)
-        self._keys, self._gone, self._looked_up, self._store = None, set(), {}, None
         self.races = RaceValues(self._race_fields)
         self.races.load((key, item.label) for key, item in self._by_input.items())
         self.problems = index.loaded.problems

@@ -152,6 +152,7 @@ class ReviewPane(Vertical, can_focus=True):
 
     def gold_completed(self) -> None:
         """All of gold is read: redraw with what waited for its labels, then run an approval held meanwhile."""
+        self.sync_texts()
         self.redraw()
         if self.keys.busy == "gold":
             self.keys.finish()

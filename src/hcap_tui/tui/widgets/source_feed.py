@@ -10,7 +10,7 @@ while it is missing; a file replaced meanwhile is read again, keeping the tab's 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from textual import on, work
@@ -106,7 +106,7 @@ class SourceFeed(Widget):
             if worker.is_cancelled:
                 return
             if isinstance(event, Started) and checkpoint is not None:
-                event = Started(checkpoint, event.total_lines, None)
+                event = replace(event, checkpoint=checkpoint, notice=None)
             self.post_message(self.RawRead(event))
 
     @on(RawRead)
