@@ -61,7 +61,8 @@ async def time_to_first_item(paths: DataPaths) -> float:
 
 
 async def time_to_loaded(paths: DataPaths) -> float:
-    """Seconds from building the app to every review tab holding all its items (the app fully loaded)."""
+    """Seconds from building the app to every review tab holding all its items and all of gold read (the app fully
+    loaded)."""
     start = time.perf_counter()
     app = create_app(open_project(paths.root), reviewer="bench")
     async with app.run_test(size=(80, 24)):
