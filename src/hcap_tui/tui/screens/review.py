@@ -2,9 +2,9 @@
 
 Review tabs are built from `SOURCES`; the teacher's tab is titled with the model that proposed its labels once
 they are read. Gold is opened first (which inputs it holds: a fast scan), so each tab can show its first item;
-once every tab does, the rest of gold is read, and the tabs are told when it is complete. The Stats tab counts the
-project's files itself, when it is shown, so it needs nothing from the review tabs: what they approve reaches it
-through the gold file.
+once every tab has read its source, the rest of gold is read, and the tabs are told when it is complete. The Stats
+tab counts the project's files itself, when it is shown, so it needs nothing from the review tabs: what they
+approve reaches it through the gold file.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class ReviewScreen(Screen):
         self.project = project
         self.reviewer = reviewer
         self.gold: GoldBook | None = None
-        self._starting: set[str] = set()  # the tabs not yet showing their first item (or why they have none)
+        self._sources_unread: set[str] = set()  # the tabs still reading their source
         self._reading = False  # whether the rest of gold is being read
 
     def compose(self) -> ComposeResult:
@@ -87,16 +87,17 @@ class ReviewScreen(Screen):
     @on(GoldOpened)
     def _gold_opened(self, message: GoldOpened) -> None:
         self.gold = message.gold
-        self._starting = {pane.source.name for pane in self.panes}
+        self._sources_unread = {pane.source.name for pane in self.panes}
         for pane in self.panes:
             pane.start(self.gold)
 
-    @on(ReviewPane.Started)
-    def _pane_started(self, message: ReviewPane.Started) -> None:
-        """Once every tab shows its first item (or why it has none), read the rest of gold: before, that read
-        would only slow theirs down (both want the same processor)."""
-        self._starting.discard(message.pane.source.name)
-        if not self._starting and self.gold is not None and not self.gold.complete and not self._reading:
+    @on(ReviewPane.SourceRead)
+    def _source_read(self, message: ReviewPane.SourceRead) -> None:
+        """Once every tab has read its source (or shows why it has none), read the rest of gold: before, that read
+        would only slow theirs down (both want the same processor), and each gold line can now share the strings
+        of the tab's item for its input as it is read."""
+        self._sources_unread.discard(message.pane.source.name)
+        if not self._sources_unread and self.gold is not None and not self.gold.complete and not self._reading:
             self._reading = True
             self._read_gold(self.gold)
 

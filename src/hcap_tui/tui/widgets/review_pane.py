@@ -88,8 +88,8 @@ class ReviewPane(Vertical, can_focus=True):
         title: str
 
     @dataclass
-    class Started(Message):
-        """The tab shows its first item, or why it has none."""
+    class SourceRead(Message):
+        """The tab has read all of its source (or shows why it has none)."""
 
         pane: ReviewPane
 
@@ -111,6 +111,7 @@ class ReviewPane(Vertical, can_focus=True):
         self._could_undo = False
         self._could_order = False
         self._undoing: Approval | None = None
+        self._source_read = False  # whether the screen was told the source is read
         self._editing_at: int | None = None  # the item whose text the editor holds
         self._feed = SourceFeed(self.store, source, reviewer, idle=lambda: self.keys.busy is None)
 
@@ -192,10 +193,12 @@ class ReviewPane(Vertical, can_focus=True):
         if title != self.title:
             self.title = title
             self.post_message(self.TitleChanged(self, title))
+        if not session.loading and not self._source_read:
+            self._source_read = True
+            self.post_message(self.SourceRead(self))
         if message.became_ready:
             self._draw()
             self.refresh_bindings()
-            self.post_message(self.Started(self))
         elif session.ready and not session.empty:
             self.view.draw_status(session, outcome=self._outcome, progress=self._progress)
 
@@ -209,7 +212,9 @@ class ReviewPane(Vertical, can_focus=True):
         self.query_one(EmptyState).explain(safe(problem), command and safe(command))
         self.query_one(ContentSwitcher).current = "empty"
         self.refresh_bindings()
-        self.post_message(self.Started(self))
+        if not self._source_read:
+            self._source_read = True
+            self.post_message(self.SourceRead(self))
 
     def _notify(self, message: str, **options: Any) -> None:
         """A notification, with text from files made safe and never read as markup."""
