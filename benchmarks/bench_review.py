@@ -88,7 +88,7 @@ async def approve_latencies(paths: DataPaths, count: int) -> list[float]:
     latencies = []
     async with app.run_test(size=(80, 24)) as pilot:
         pane = first_pane(app)
-        while pane.session is None or pane.session.loading:
+        while pane.session is None or pane.session.loading or not pane.session.gold.complete:
             await pilot.pause(0.01)
         await until_repainted(pane)
         for _ in range(count):
