@@ -61,7 +61,8 @@ async def time_to_first_item(paths: DataPaths) -> float:
 
 
 async def time_to_loaded(paths: DataPaths) -> float:
-    """Seconds from building the app to every review tab holding all its items (the app fully loaded)."""
+    """Seconds from building the app to every review tab holding all its items and all of gold read (the app fully
+    loaded)."""
     start = time.perf_counter()
     app = create_app(open_project(paths.root), reviewer="bench")
     async with app.run_test(size=(80, 24)):
@@ -74,10 +75,11 @@ async def time_to_loaded(paths: DataPaths) -> float:
 
 
 def loaded(pane: ReviewPane) -> bool:
-    """Whether a tab has finished loading: its items, its empty state or its problem is on screen."""
+    """Whether a tab has finished loading: its items, its empty state or its problem is on screen, and all of gold
+    is read."""
     if pane.query_one(ContentSwitcher).current == "loading":
         return False
-    return pane.session is None or not pane.session.loading
+    return pane.session is None or not pane.session.loading and pane.session.gold.complete
 
 
 async def approve_latencies(paths: DataPaths, count: int) -> list[float]:
@@ -86,7 +88,7 @@ async def approve_latencies(paths: DataPaths, count: int) -> list[float]:
     latencies = []
     async with app.run_test(size=(80, 24)) as pilot:
         pane = first_pane(app)
-        while pane.session is None or pane.session.loading:
+        while pane.session is None or pane.session.loading or not pane.session.gold.complete:
             await pilot.pause(0.01)
         await until_repainted(pane)
         for _ in range(count):

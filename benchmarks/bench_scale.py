@@ -17,9 +17,10 @@ counts (the one least disturbed by other work), and CPU time is shown beside wal
   most 2x its time.
 - predict: the client's overhead per item against the Ollama double (`bench_predict`), beside a bare httpx POST
   of the same request. Target: under 5 ms.
-- review (`--only review`): the review app's first item at 130,000 labeled + 130,000 gold, and its peak memory
-  once every tab has loaded, against the old dashboard's data path over the same files (both read whole,
-  json.loads into lists, gold indexed by input). Target: at most 1.5 s; at most 250 MiB.
+- review (`--only review`): the review app's first item at 130,000 labeled + 130,000 gold, and, in a process of
+  its own, its peak memory once every tab and all of gold have loaded, against the old dashboard's data path over
+  the same files (both read whole, json.loads into lists, gold indexed by input). Target: at most 1.5 s; at most
+  250 MiB.
 """
 
 from __future__ import annotations
@@ -278,23 +279,24 @@ def bench_predict_overhead() -> None:
 
 
 def review_first_item(paths: DataPaths, runs: int, lines: int) -> None:
-    """The review app's first item and its peak memory once every tab has loaded, against the old dashboard's
-    data path over the same files."""
+    """The review app's first item, and its peak memory once every tab and all of gold have loaded (each in its
+    own process, as the user starts the app), against the old dashboard's data path over the same files."""
     review = f"""
 import asyncio, json, re, sys, time
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from bench_review import time_to_first_item, time_to_loaded
 from hcap_tui.config import DataPaths
 paths = DataPaths(__import__("pathlib").Path(sys.argv[1]))
-seconds = asyncio.run(time_to_first_item(paths))
-asyncio.run(time_to_loaded(paths))
+measure = time_to_first_item if sys.argv[2] == "first" else time_to_loaded
+seconds = asyncio.run(measure(paths))
 with open("/proc/self/status") as status:
     peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
 print(json.dumps({{"seconds": seconds, "peak_kib": peak}}))
 """
     results = interleaved(runs, {
         "upstream": lambda: run([sys.executable, "-c", UPSTREAM_REVIEW, str(paths.labeled), str(paths.gold)]),
-        "hcap": lambda: run([sys.executable, "-c", review, str(paths.root)]),
+        "first": lambda: run([sys.executable, "-c", review, str(paths.root), "first"]),
+        "loaded": lambda: run([sys.executable, "-c", review, str(paths.root), "loaded"]),
     })
     figures = {}
     for name, measured in results.items():
@@ -303,11 +305,12 @@ print(json.dumps({{"seconds": seconds, "peak_kib": peak}}))
             print(f"  {name} failed: {measured[0].out[-500:]}")
             return
         figures[name] = (min(p["seconds"] for p in parsed), max(p["peak_kib"] for p in parsed) / 1024)
-    (hcap_s, hcap_mib), (ref_s, ref_mib) = figures["hcap"], figures["upstream"]
-    print(f"review, first item at {lines:,} labeled + {lines:,} gold: {hcap_s:.2f} s; upstream's data path "
-          f"{ref_s:.2f} s ({hcap_s / ref_s:.2f}x) (target <= 1.5 s) {verdict(hcap_s <= 1.5)}")
-    print(f"review, peak memory fully loaded: {hcap_mib:.0f} MiB; upstream's data path {ref_mib:.0f} MiB "
-          f"({hcap_mib / ref_mib:.2f}x) (target <= 250 MiB) {verdict(hcap_mib <= 250)}")
+    (first_s, _), (loaded_s, loaded_mib), (ref_s, ref_mib) = figures["first"], figures["loaded"], figures["upstream"]
+    print(f"review, first item at {lines:,} labeled + {lines:,} gold: {first_s:.2f} s; upstream's data path "
+          f"{ref_s:.2f} s ({first_s / ref_s:.2f}x) (target <= 1.5 s) {verdict(first_s <= 1.5)}")
+    print(f"review, peak memory fully loaded (every tab and all of gold, {loaded_s:.2f} s): {loaded_mib:.0f} MiB; "
+          f"upstream's data path {ref_mib:.0f} MiB ({loaded_mib / ref_mib:.2f}x) (target <= 250 MiB) "
+          f"{verdict(loaded_mib <= 250)}")
 
 
 def main() -> None:

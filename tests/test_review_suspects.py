@@ -19,7 +19,6 @@ from hcap_tui.review.errors import ReviewError
 from hcap_tui.review.navigation import Filter
 from hcap_tui.review.order import Order
 from hcap_tui.review.session import ReviewSession
-from hcap_tui.review.sources import GoldBook
 from hcap_tui.review.suspects import SuspectRanking, rank_for_review, suspect_line
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Checkpoint, Store

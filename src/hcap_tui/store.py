@@ -38,7 +38,8 @@ TEACHER_VALUES = "teacher_values"
 
 
 Keep = bool | Collection[str]
-"""What a reader keeps of each line's record: all of it (True), nothing (False), or just the named fields."""
+"""What a reader keeps of each line's record: all of it (True), nothing (False), or just the named fields (consecutive
+items whose named fields are equal share one dict, so a record must never be changed in place)."""
 
 # Label field names, one shared tuple per distinct order: an item holds only its label's values.
 _FIELD_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -99,6 +100,19 @@ class LabeledItem:
     def values(self) -> tuple[Any, ...] | None:
         """The label's values in field order (schema order, for every item the store reads), or None."""
         return self._values
+
+    def share(self, other: LabeledItem) -> None:
+        """Hold the same strings as `other`, an item of the same input in another file (a tab's item and its
+        gold entry), wherever they are equal: 100,000 inputs and reasonings are then held once, not twice."""
+        if other.formatted_input == self.formatted_input:
+            self.formatted_input = other.formatted_input
+        mine, theirs = self._values, other._values
+        if mine is None or theirs is None or mine is theirs or self._names != other._names:
+            return
+        if mine == theirs:
+            self._values = theirs
+        else:
+            self._values = tuple([b if type(a) is str and a == b else a for a, b in zip(mine, theirs, strict=True)])
 
     @property
     def failed(self) -> bool:
@@ -175,6 +189,61 @@ class Tail:
 
 
 @dataclass(frozen=True)
+class GoldKeys:
+    """Which inputs gold holds, read without parsing its lines: each input (a key that is its own value, so later
+    reads can share the one string, or an item holding it) and the byte offset of its last line, and where that
+    read stopped."""
+
+    inputs: dict[str, str | LabeledItem]
+    offsets: dict[str, int]
+    mark: FileMark | None
+
+
+class KeyScan:
+    """The inputs of a label file's lines, in file order, as (line number, offset, input); `mark` is where the
+    complete lines ended once iterated. Lines without an input (not JSON, another shape) are left out; labels are
+    not checked, so a line the full read would skip may be here."""
+
+    PREFIX = b'{"formatted_input": "'
+
+    def __init__(self, store: Store, path: Path) -> None:
+        self.store, self.path = store, path
+        self.mark: FileMark | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, int, str]]:
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
+        prefix, skip, parse = self.PREFIX, len(self.PREFIX), self.store._parse_line
+        with handle:
+            inode, offset, number, rest = os.fstat(handle.fileno()).st_ino, 0, 0, b""
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                block, at = rest + block, 0  # lines are found in place, never copied out whole
+                while (end := block.find(b"\n", at)) >= 0:
+                    number += 1
+                    key = None
+                    if block.startswith(prefix, at):
+                        close = block.find(b'"', at + skip, end)
+                        if close > 0 and block.find(b"\\", at + skip, close) < 0:
+                            try:
+                                key = block[at + skip : close].decode("utf-8")
+                            except UnicodeDecodeError:
+                                key = None
+                    if key is None and block[at:end].strip():
+                        item = parse(block[at:end])
+                        key = item.formatted_input if item is not None else None
+                    if key:
+                        yield number, offset + at, key
+                    at = end + 1
+                offset += at
+                rest = block[at:]  # a line still being written is left for a later read
+            self.mark = FileMark(inode, offset)
+
+
+@dataclass(frozen=True)
 class CompactReport:
     """What `compact_gold` did."""
 
@@ -246,10 +315,14 @@ class Store:
         """The function that turns one record into an item, keeping what `keep` asks of the record."""
         names, values, new = self.schema.names, self.schema.values, LabeledItem.of
         fields = () if isinstance(keep, bool) else tuple(keep)
+        last: list[dict[str, Any] | None] = [None]  # the previous line's kept fields
 
         def item(record: dict[str, Any], line_no: int) -> LabeledItem:
             if fields:
                 kept: dict[str, Any] | None = {name: record[name] for name in fields if name in record}
+                if kept == last[0]:
+                    kept = last[0]  # a run of lines from one model or reviewer shares one dict
+                last[0] = kept
             else:
                 kept = record if keep else None
             formatted = record.get("formatted_input")
@@ -350,6 +423,40 @@ class Store:
             if item is not None and item.formatted_input == formatted_input and item.label is not None:
                 return item
         return None
+
+    def gold_keys(self) -> GoldKeys:
+        """Gold's inputs and where each one's last line starts, up to the last complete line (`scan_keys`).
+
+        Lines are not checked as labels here: a line whose label is unusable still counts until a full read.
+        """
+        inputs: dict[str, str | LabeledItem] = {}
+        offsets: dict[str, int] = {}
+        with gc_paused():  # every key stays alive: the cycle collector would only rescan them
+            for _, offset, key in (found := self.scan_keys(self.paths.gold)):
+                key = inputs.setdefault(key, key)  # type: ignore[assignment]
+                offsets[key] = offset
+        return GoldKeys(inputs, offsets, found.mark)
+
+    def scan_keys(self, path: Path) -> KeyScan:
+        """Each complete line's input with its line number and offset, parsing only the rare line that does not
+        start with the input as hcap writes it: a few times faster than a full read. Missing file: no lines."""
+        return KeyScan(self, path)
+
+    def gold_at(self, formatted_input: str, offset: int, mark: FileMark | None) -> LabeledItem | None:
+        """The gold item on the line starting at `offset` when gold is still the file `mark` was taken of and that
+        line is the input's; else what gold holds for the input now (`gold_item`)."""
+        try:
+            with self.paths.gold.open("rb") as handle:
+                if mark is not None and os.fstat(handle.fileno()).st_ino == mark.inode:
+                    handle.seek(offset)
+                    item = self._parse_line(handle.readline())
+                    if item is not None and item.formatted_input == formatted_input:
+                        return item if item.label is not None else None
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DataError(f"cannot read {self.paths.gold}: {os_problem(exc)}") from None
+        return self.gold_item(formatted_input)
 
     def gold_mark(self) -> FileMark | None:
         """Where gold ends now (None while it does not exist), to read only what is appended after it."""

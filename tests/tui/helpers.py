@@ -185,7 +185,7 @@ async def burst(pilot: Pilot, *keys: str) -> None:
 def _settled(pane: ReviewPane) -> bool:
     if pane.query_one(ContentSwitcher).current == "loading":
         return False
-    return pane.session is None or not pane.session.loading
+    return pane.session is None or not pane.session.loading and pane.session.gold.complete
 
 
 def record_notes(app: App[Any], monkeypatch: Any) -> list[str]:

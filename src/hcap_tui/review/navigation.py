@@ -70,13 +70,13 @@ class ReviewNavigation:
         if filter_ is Filter.ALL:
             return True
         item = self.items[index]
-        gold = self.gold.get(item.formatted_input)
         if filter_ is Filter.NOT_IN_GOLD:
-            return gold is None
+            return item.formatted_input not in self.gold
+        if filter_ is Filter.IN_GOLD:
+            return item.formatted_input in self.gold
+        gold = self.gold.get(item.formatted_input)
         if gold is None:
             return False
-        if filter_ is Filter.IN_GOLD:
-            return True
         if item.label is None or gold.label is None:
             return True
         return any(item.label[f.name] != gold.label[f.name] for f in self.schema.signals)
@@ -154,16 +154,16 @@ class ReviewNavigation:
             self._move_to(self._find(0, 1))  # the last item of the filter left it: go back to its first
         return "that was the last item"
 
-    def set_filter(self, filter_: Filter) -> int:
-        """Switch filters, landing on the nearest passing item; returns how many items pass."""
+    def set_filter(self, filter_: Filter) -> int | None:
+        """Switch filters, landing on the nearest passing item; returns how many items pass (None: counting)."""
         self.filter = filter_
         if self.items and not self.matches(self.position):
             forward = self._find(self._place, 1)
             self._move_to(forward if forward is not None else self._find(self._place, -1))
         return self.filter_count
 
-    def cycle_filter(self) -> int:
-        """Switch to the next filter; returns how many items pass it."""
+    def cycle_filter(self) -> int | None:
+        """Switch to the next filter; returns how many items pass it (None: counting)."""
         members = list(Filter)
         return self.set_filter(members[(members.index(self.filter) + 1) % len(members)])
 
@@ -177,13 +177,21 @@ class ReviewNavigation:
         return self._matching[1]
 
     @property
-    def filter_count(self) -> int:
-        """How many items pass the filter."""
+    def counting(self) -> bool:
+        """Whether the filter's count waits for gold's labels (disagreeing with gold, while gold is opening)."""
+        return self.filter is Filter.DISAGREES and not self.gold.complete
+
+    @property
+    def filter_count(self) -> int | None:
+        """How many items pass the filter; None while that is still being counted (`counting`)."""
+        if self.counting:
+            return None
         return len(self.items) if self.filter is Filter.ALL else len(self._matching_places())
 
     @property
     def filter_place(self) -> int:
-        """The current item's place among the items passing the filter, from 1 (0 when it does not pass)."""
+        """The current item's place among the items passing the filter, from 1 (0 when it does not pass); not to be
+        asked while `counting`."""
         if self.filter is Filter.ALL:
             return self._place + 1
         places = self._matching_places()

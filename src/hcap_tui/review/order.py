@@ -118,11 +118,11 @@ class VisitOrder:
         key: Callable[[int], tuple[bool, float]]
         if self.mode is Order.CONFIDENCE:
             confidences = self._confidences
-            key = lambda i: (confidences[i] is None, confidences[i] or 0.0)  # noqa: E731
+            key = lambda i: (confidences[i] is None, confidences[i] or 0.0)
         else:
             assert self.ranking is not None
             places, inputs = self.ranking.places, self._inputs
-            key = lambda i: (inputs[i] not in places, places.get(inputs[i], 0))  # noqa: E731
+            key = lambda i: (inputs[i] not in places, places.get(inputs[i], 0))
         order = sorted(range(len(self._confidences)), key=key)
         places_of = [0] * len(order)
         for place, index in enumerate(order):

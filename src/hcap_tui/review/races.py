@@ -21,24 +21,22 @@ class RaceValues:
     def __init__(self, fields: Sequence[str]) -> None:
         self.fields = tuple(fields)
         self._races: dict[int, dict[str, tuple[Any, ...]]] = {}
+        self._values: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # each distinct tuple of values, held once
 
     def load(self, labels: Iterable[tuple[str, dict[str, Any] | None]]) -> None:
         """Index many gold items at once (a full read of gold): `put` for each, without its per-call overhead."""
         if not self.fields:
             return
-        races, fields = self._races, self.fields
+        races, fields, held = self._races, self.fields, self._values.setdefault
         with gc_paused():  # a dict per race, none of them cyclic: the collector would only rescan them
-            self._load(races, fields, labels)
-
-    @staticmethod
-    def _load(races: dict[int, dict[str, tuple[Any, ...]]], fields: tuple[str, ...], labels: Iterable[Any]) -> None:
-        for formatted_input, label in labels:
-            key = race_key(formatted_input)
-            if key is not None and label is not None:
-                runners = races.get(key)
-                if runners is None:
-                    runners = races[key] = {}
-                runners[formatted_input] = tuple([label[name] for name in fields])
+            for formatted_input, label in labels:
+                key = race_key(formatted_input)
+                if key is not None and label is not None:
+                    runners = races.get(key)
+                    if runners is None:
+                        runners = races[key] = {}
+                    values = tuple([label[name] for name in fields])
+                    runners[formatted_input] = held(values, values)
 
     def put(self, formatted_input: str, label: dict[str, Any] | None) -> None:
         """Record (or with None forget) what gold holds for one item."""
@@ -53,7 +51,8 @@ class RaceValues:
             if not runners:
                 del self._races[key]
         else:
-            runners[formatted_input] = tuple(label.get(name) for name in self.fields)
+            values = tuple(label.get(name) for name in self.fields)
+            runners[formatted_input] = self._values.setdefault(values, values)
 
     def others(self, formatted_input: str) -> dict[str, Counter[Any]]:
         """For each race-level field, how many other runners of this item's race gold gives each value."""

@@ -1,8 +1,10 @@
 """Reading a review source in chunks, for a thread worker to post to the pane as it goes, then its new lines.
 
-`read_source` yields plain events (the file is missing; reading started; a chunk of items; done, with the
-skipped lines and how far the read got) that the pane's worker forwards as messages. The first chunk is
-small so the first item can be shown while the rest of a big file is still being read. `read_appended`
+`read_source` yields plain events (the file is missing; reading started, with the lines whose input gold does not
+hold; a chunk of items; done, with the skipped lines and how far the read got) that the pane's worker forwards as
+messages. The first chunk is small so the first item can be shown while the rest of a big file is still being read,
+and the lines not in gold, found by a fast scan of the inputs first, tell the tab when no item still to come can be
+the one it resumes at. `read_appended`
 then picks up the lines another command (`hcap predict`, `hcap label`) appends while the review is open.
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from hcap_tui.errors import DataError
 from hcap_tui.jsonl import LineProblem
-from hcap_tui.review.sources import ReviewSource
+from hcap_tui.review.sources import ITEM_FIELDS, GoldBook, ReviewSource
 from hcap_tui.store import Checkpoint, FileMark, LabeledItem, Store, Tail
 
 FIRST_CHUNK = 50
@@ -28,12 +30,24 @@ class Missing:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """The last line of a source whose input gold did not hold (0: none), at gold's `version`: no line after it
+    can hold an item waiting for review, so a tab need not read to the end to learn that none follows the one it
+    resumes at."""
+
+    last: int
+    version: int
+
+
+@dataclass(frozen=True)
 class Started:
-    """The file is there: its line count (for progress) and checkpoint; `notice` says why a checkpoint was ignored."""
+    """The file is there: its line count (for progress) and checkpoint; `notice` says why a checkpoint was ignored;
+    `waiting` where items not yet in gold can be (None when gold was not asked)."""
 
     checkpoint: Checkpoint | None
     total_lines: int
     notice: str | None
+    waiting: Waiting | None = None
 
 
 @dataclass(frozen=True)
@@ -55,11 +69,12 @@ class Finished:
 ReadEvent = Missing | Started | Chunk | Finished
 
 
-def read_source(store: Store, source: ReviewSource) -> Iterator[ReadEvent]:
+def read_source(store: Store, source: ReviewSource, gold: GoldBook | None = None) -> Iterator[ReadEvent]:
     """Read a source's file: Missing, or Started, Chunk..., Finished. Stop iterating to cancel.
 
     The read covers the complete lines the file had when counted: lines appended later (or one still
-    being written) are left to `read_appended` from the mark in `Finished`, so none is read twice.
+    being written) are left to `read_appended` from the mark in `Finished`, so none is read twice. With `gold`,
+    a fast pass over the inputs first says which lines are not in gold (`Waiting`).
     """
     path = source.path(store.paths)
     if not path.is_file():
@@ -71,11 +86,20 @@ def read_source(store: Store, source: ReviewSource) -> Iterator[ReadEvent]:
     except DataError as exc:
         checkpoint, notice = None, str(exc)
     total, mark = count_lines(path)
-    yield Started(checkpoint, total, notice)
+    waiting = None
+    if gold is not None and gold.holds_any:
+        version, last = gold.version, 0
+        for number, _, key in store.scan_keys(path):
+            if number > total:
+                break
+            if key not in gold:
+                last = number
+        waiting = Waiting(last, version)
+    yield Started(checkpoint, total, notice, waiting)
     batch: list[LabeledItem] = []
     problems: list[LineProblem] = []
     size = FIRST_CHUNK
-    for entry in store.scan(path, keep=True):
+    for entry in store.scan(path, keep=ITEM_FIELDS):
         if entry.line > total:  # appended since the count: `read_appended` takes it, once it is a whole line
             if isinstance(entry, LineProblem):
                 problems.append(entry)  # a torn last line is reported all the same

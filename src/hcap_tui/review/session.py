@@ -23,6 +23,9 @@ Rules worth knowing:
   then on to the first item not yet in gold from there, unless the filter shows only gold.
 - A saved order resumes: least confident first at once, most suspect first by ranking again (the tab shows
   file order until the ranking arrives, or stays in it with a note when scikit-learn is missing).
+- While gold is opening (only which inputs it holds is read yet) the first item can be reviewed: "not in gold" is
+  exact, an item's gold entry is read from its line, the "disagrees with gold" count says it is still counting,
+  and approving waits (the pane holds the key) until gold is complete, so no check runs against gold unseen.
 - Filters, moves and the `o` key live in `navigation`; the visiting order in `order`, the triage ranking it can
   follow in `suspects`; the errors in `errors`.
 """
@@ -36,14 +39,15 @@ from typing import Any
 
 from hcap_tui.input_parts import race_paragraph, split_input
 from hcap_tui.jsonl import Appended
+from hcap_tui.review import suspects
 from hcap_tui.review.checks import approval_warnings
 from hcap_tui.review.errors import ConfirmApproval, GoldChanged, ReviewError
 from hcap_tui.review.navigation import Filter, ReviewNavigation
-from hcap_tui.review import suspects
 from hcap_tui.review.order import Order, VisitOrder
+from hcap_tui.review.reader import Waiting
 from hcap_tui.review.sources import GoldBook, ReviewSource
 from hcap_tui.review.suspects import RankingState
-from hcap_tui.review.writer import Approval, ApprovalPlan, ApprovalWritten, GoldWriter, UndoWritten
+from hcap_tui.review.writer import Approval, ApprovalPlan, ApprovalWritten, GoldWriter, UndoWritten, shown_gold
 from hcap_tui.safe_text import safe
 from hcap_tui.store import TEACHER_VALUES, Checkpoint, LabeledItem, Store, flat_record, now_iso
 
@@ -78,6 +82,8 @@ class ReviewSession(ReviewNavigation):
         self._checkpoint = checkpoint
         self._anchor: int | None = None  # the saved item, once it has arrived
         self._searched = 0  # items already searched for the saved item
+        self._expected: Waiting | None = None
+        self._searched_waiting = (0, -1)  # items already searched for one not in gold after it, and gold's version
         self._drafts: dict[int, dict[str, Any]] = {}
         self._undo: list[Approval] = []
         self._armed: tuple[int, dict[str, Any], list[str]] | None = None  # warnings shown, awaiting a second Enter
@@ -92,11 +98,12 @@ class ReviewSession(ReviewNavigation):
     def extend(self, items: Iterable[LabeledItem]) -> bool:
         """Add items read from the source (while loading, or appended later); True when this made the session
         ready to show its first item."""
-        start = len(self.items)
+        start, gold = len(self.items), self.gold
         for item in items:
+            gold.adopt(item)
             self.items.append(item)
             self._key_counts[item.formatted_input] += 1
-            self._pending += item.formatted_input not in self.gold
+            self._pending += item.formatted_input not in gold
             if self.source.copies_teacher and isinstance(model := item.record.get("model"), str) and model:
                 self.models[model] += 1
         self.order.extend(self.items[start:])
@@ -139,8 +146,12 @@ class ReviewSession(ReviewNavigation):
         if not self.items:
             return finished
         if self.filter in (Filter.ALL, Filter.NOT_IN_GOLD) and self.items[anchor].formatted_input in self.gold:
-            waiting = self._find_where(anchor, 1, self._waiting)
-            if waiting is None and not finished:
+            searched, version = self._searched_waiting
+            in_file_order = self.order.mode is Order.FILE  # places are then indices, and searched ones stay searched
+            start = max(anchor, searched) if version == self.gold.version and in_file_order else anchor
+            waiting = self._find_where(start, 1, self._waiting)
+            if waiting is None and not finished and not self._none_waiting_unread():
+                self._searched_waiting = (len(self.items), self.gold.version)  # the next chunk goes on from here
                 return False  # the first item not in gold after the saved one may be in a later chunk
             if waiting is None:
                 waiting = self._find_where(0, 1, self._waiting)
@@ -149,6 +160,18 @@ class ReviewSession(ReviewNavigation):
         if not self.matches(anchor):
             self.set_filter(self.filter)  # lands on the nearest item that passes
         return True
+
+    def expect_waiting(self, waiting: Waiting | None) -> None:
+        """Take the reader's word on which lines can hold items not yet in gold (`reader.Waiting`)."""
+        self._expected = waiting
+
+    def _none_waiting_unread(self) -> bool:
+        """Whether no line still to be read can hold an item not in gold, as the reader found while gold was as
+        it is now (so resume need not wait for the end of the file)."""
+        expected = self._expected
+        if expected is None or expected.version != self.gold.version:
+            return False
+        return bool(self.items) and expected.last <= self.items[-1].line
 
     def _saved_item(self, finished: bool) -> int | None:
         """The index of the item the checkpoint names (0 without one), or None while it has not arrived."""
@@ -296,6 +319,8 @@ class ReviewSession(ReviewNavigation):
     def request_approval(self) -> ApprovalPlan:
         """The gold line approving the draft would append, once every field has a value and, where it needs one,
         the reviewer confirmed it: the first request raises `ConfirmApproval` with the reasons."""
+        if not self.gold.complete:
+            raise ReviewError("gold is still being read: approve again in a moment")
         draft = self._approvable()
         warnings = approval_warnings(self.schema, draft, self.gold_item, self.race_others)
         if warnings and self.confirming is None:
@@ -304,7 +329,7 @@ class ReviewSession(ReviewNavigation):
         self._armed = None
         shown = self.gold_item
         return ApprovalPlan(
-            self._gold_record(draft), self.position, draft, None if shown is None else shown.record, self.gold.mark
+            self._gold_record(draft), self.position, draft, shown_gold(shown), self.gold.mark
         )
 
     def finish_approval(self, written: ApprovalWritten) -> str:
@@ -449,4 +474,5 @@ class ReviewSession(ReviewNavigation):
         """Place within the filter and progress, e.g. "37/200 · 12 approved · 150 not in gold"."""
         if not self.items:
             return "no items"
-        return f"{self.filter_place}/{self.filter_count} · {self.approved} approved · {self.pending} not in gold"
+        place = "counting…" if self.counting else f"{self.filter_place}/{self.filter_count}"
+        return f"{place} · {self.approved} approved · {self.pending} not in gold"

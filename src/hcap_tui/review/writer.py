@@ -20,18 +20,20 @@ from typing import Any
 from hcap_tui.errors import HcapError
 from hcap_tui.jsonl import Appended
 from hcap_tui.review.errors import ReviewError, WriteFailed
+from hcap_tui.review.sources import GOLD_FIELDS
 from hcap_tui.store import FileMark, GoldIndex, LabeledItem, Store, Tail
 
 
 @dataclass(frozen=True)
 class ApprovalPlan:
     """An approval as decided on screen: the gold line to append, the item's place, the draft it came from,
-    the gold record the reviewer was shown (None: not in gold), and how far that view of gold had read."""
+    what the reviewer was shown of the item's gold entry (`shown_gold`; None: not in gold), and how far that view
+    of gold had read."""
 
     record: dict[str, Any]
     index: int
     draft: dict[str, Any]
-    shown: dict[str, Any] | None
+    shown: ShownGold | None
     mark: FileMark | None
 
     @property
@@ -83,13 +85,13 @@ class GoldWriter:
         with self._failures_as(WriteFailed, "not saved (your edit is kept)"), store.gold_locked():
             tail = store.gold_since(plan.mark)
             if tail is None:  # rewritten under us (compacted, an undo elsewhere): only a full read will do
-                full, full_mark = store.gold(keep=True), store.gold_mark()
+                full, full_mark = store.gold(keep=GOLD_FIELDS), store.gold_mark()
                 found = full.by_input.get(key)
-                changed = _record(found) != plan.shown
+                changed = shown_gold(found) != plan.shown
             else:
                 full = full_mark = None
                 found = next((item for item in reversed(tail.items) if item.formatted_input == key), None)
-                changed = found is not None and found.record != plan.shown
+                changed = found is not None and shown_gold(found) != plan.shown
             receipt = None if changed else store.approve_locked(plan.record)
         return ApprovalWritten(plan, receipt, found, tail, full, full_mark)
 
@@ -120,5 +122,13 @@ class GoldWriter:
             raise kind(f"{outcome}: {exc}") from None
 
 
-def _record(item: LabeledItem | None) -> dict[str, Any] | None:
-    return None if item is None else item.record
+ShownGold = tuple[dict[str, Any] | None, Any, Any]
+
+
+def shown_gold(item: LabeledItem | None) -> ShownGold | None:
+    """What the screen shows of a gold entry: its label, who approved it and when (the rest of its line is not
+    kept in memory, so two entries are told apart by these)."""
+    if item is None:
+        return None
+    record = item.record or {}
+    return item.label, record.get("reviewer"), record.get("reviewed_at")

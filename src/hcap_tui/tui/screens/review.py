@@ -1,8 +1,10 @@
 """The main screen: one tab per review source, all sharing the gold standard, then the Stats tab.
 
-Review tabs are built from `SOURCES`; the teacher's tab is titled with the model that proposed its labels
-once they are read. The Stats tab counts the project's files itself, when it is shown, so it needs nothing
-from the review tabs: what they approve reaches it through the gold file.
+Review tabs are built from `SOURCES`; the teacher's tab is titled with the model that proposed its labels once
+they are read. Gold is opened first (which inputs it holds: a fast scan), so each tab can show its first item;
+once every tab has read its source, the rest of gold is read, and the tabs are told when it is complete. The Stats
+tab counts the project's files itself, when it is shown, so it needs nothing from the review tabs: what they
+approve reaches it through the gold file.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from hcap_tui.errors import HcapError
 from hcap_tui.review.reader import summarize_problems
 from hcap_tui.review.sources import SOURCES, GoldBook
 from hcap_tui.safe_text import safe
-from hcap_tui.store import Store
+from hcap_tui.store import GoldIndex, Store
 from hcap_tui.tui.bindings import command
 from hcap_tui.tui.widgets.review_pane import ReviewPane
 from hcap_tui.tui.widgets.stats_view import StatsView
@@ -38,16 +40,24 @@ class ReviewScreen(Screen):
     ]
 
     @dataclass
-    class GoldLoaded(Message):
-        """Gold was read; every tab can start."""
+    class GoldOpened(Message):
+        """Which inputs gold holds is read; every tab can start."""
 
         gold: GoldBook
+
+    @dataclass
+    class GoldRead(Message):
+        """All of gold is read, for the book to take in."""
+
+        index: GoldIndex
 
     def __init__(self, project: Project, reviewer: str) -> None:
         super().__init__()
         self.project = project
         self.reviewer = reviewer
         self.gold: GoldBook | None = None
+        self._sources_unread: set[str] = set()  # the tabs still reading their source
+        self._reading = False  # whether the rest of gold is being read
 
     def compose(self) -> ComposeResult:
         pane_class = ReviewPane.for_schema(self.project.schema)
@@ -71,21 +81,47 @@ class ReviewScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gold")
     def _load_gold(self) -> None:
-        self.post_message(self.GoldLoaded(GoldBook.load(Store(self.project.paths, self.project.schema))))
+        """Open gold (which inputs it holds), so the tabs can start."""
+        self.post_message(self.GoldOpened(GoldBook.opening(Store(self.project.paths, self.project.schema))))
 
-    @on(GoldLoaded)
-    def _gold_loaded(self, message: GoldLoaded) -> None:
-        summary = summarize_problems(message.gold.problems)
-        if summary:
-            title = "Some gold lines were skipped"
-            self.notify(safe(summary), title=title, severity="warning", timeout=10, markup=False)
+    @on(GoldOpened)
+    def _gold_opened(self, message: GoldOpened) -> None:
         self.gold = message.gold
+        self._sources_unread = {pane.source.name for pane in self.panes}
         for pane in self.panes:
             pane.start(self.gold)
 
+    @on(ReviewPane.SourceRead)
+    def _source_read(self, message: ReviewPane.SourceRead) -> None:
+        """Once every tab has read its source (or shows why it has none), read the rest of gold: before, that read
+        would only slow theirs down (both want the same processor), and each gold line can now share the strings
+        of the tab's item for its input as it is read."""
+        self._sources_unread.discard(message.pane.source.name)
+        if not self._sources_unread and self.gold is not None and not self.gold.complete and not self._reading:
+            self._reading = True
+            self._read_gold(self.gold)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gold-read")
+    def _read_gold(self, book: GoldBook) -> None:
+        """Read all of gold, for the book to take in on the main thread."""
+        store = Store(self.project.paths, self.project.schema)
+        self.post_message(self.GoldRead(GoldBook.read_all(store, book.inputs)))
+
+    @on(GoldRead)
+    def _gold_read(self, message: GoldRead) -> None:
+        """Every label of gold is known: counts that waited for them, and approvals held meanwhile, go on."""
+        assert self.gold is not None
+        self.gold.complete_with(message.index)
+        summary = summarize_problems(self.gold.problems)
+        if summary:
+            title = "Some gold lines were skipped"
+            self.notify(safe(summary), title=title, severity="warning", timeout=10, markup=False)
+        for pane in self.panes:
+            pane.gold_completed()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Unreadable gold: every tab says why, since nothing can be reviewed against it."""
-        if event.state is WorkerState.ERROR and event.worker.group == "gold":
+        if event.state is WorkerState.ERROR and event.worker.group in ("gold", "gold-read"):
             error = event.worker.error
             problem = str(error) if isinstance(error, HcapError) else f"cannot read gold: {error!r}"
             for pane in self.panes:

@@ -89,6 +89,12 @@ class ReviewPane(Vertical, can_focus=True):
         pane: ReviewPane
         title: str
 
+    @dataclass
+    class SourceRead(Message):
+        """The tab has read all of its source (or shows why it has none)."""
+
+        pane: ReviewPane
+
     def __init__(self, project: Project, source: ReviewSource, reviewer: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.store = Store(project.paths, project.schema)
@@ -108,6 +114,7 @@ class ReviewPane(Vertical, can_focus=True):
         self._could_undo = False
         self._could_order = False
         self._undoing: Approval | None = None
+        self._source_read = False  # whether the screen was told the source is read
         self._editing_at: int | None = None  # the item whose text the editor holds
         self._feed = SourceFeed(self.store, source, reviewer, idle=lambda: self.keys.busy is None)
 
@@ -148,6 +155,15 @@ class ReviewPane(Vertical, can_focus=True):
         self.gold = gold
         self._feed.start(gold)
 
+    def gold_completed(self) -> None:
+        """All of gold is read: redraw with what waited for its labels, then run an approval held meanwhile."""
+        self.sync_texts()
+        self.redraw()
+        if self.keys.busy == "gold":
+            self.keys.finish()
+            self._outcome = ""
+            self._replay()
+
     def poll_source(self) -> None:
         """Look for lines another command appended to the source now (the feed does it every two seconds)."""
         self._feed.poll()
@@ -181,6 +197,9 @@ class ReviewPane(Vertical, can_focus=True):
         if title != self.title:
             self.title = title
             self.post_message(self.TitleChanged(self, title))
+        if not session.loading and not self._source_read:
+            self._source_read = True
+            self.post_message(self.SourceRead(self))
         if message.became_ready:
             self._draw()
             self.refresh_bindings()
@@ -207,6 +226,9 @@ class ReviewPane(Vertical, can_focus=True):
         self.query_one(EmptyState).explain(safe(problem), command and safe(command))
         self.query_one(ContentSwitcher).current = "empty"
         self.refresh_bindings()
+        if not self._source_read:
+            self._source_read = True
+            self.post_message(self.SourceRead(self))
 
     def _notify(self, message: str, **options: Any) -> None:
         """A notification, with text from files made safe and never read as markup."""
@@ -423,7 +445,10 @@ class ReviewPane(Vertical, can_focus=True):
         """Switch between all / not in gold / in gold / disagrees with gold."""
         assert self.session is not None
         matching = self.session.cycle_filter()
-        self._after(f"{matching} {self.session.filter.counted(matching)}")
+        if matching is None:
+            self._after(f"{self.session.filter.value}: still counting (gold is being read)")
+        else:
+            self._after(f"{matching} {self.session.filter.counted(matching)}")
 
     @held_while_busy
     def action_scroll_item(self, lines: int) -> None:
@@ -510,6 +535,12 @@ class ReviewPane(Vertical, can_focus=True):
         """Save the draft to gold and move on, once any warning was confirmed by a second Enter."""
         session = self.session
         assert session is not None
+        if not session.gold.complete:  # checked against all of gold once it is read, then approved in turn
+            self.keys.start("gold")
+            self.keys.hold("approve")
+            self._outcome = "reading gold… approves once it is read"
+            self.view.draw_status(session, outcome=self._outcome, progress=self._progress)
+            return
         try:
             plan = session.request_approval()
         except ConfirmApproval:

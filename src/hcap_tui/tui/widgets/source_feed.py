@@ -10,7 +10,7 @@ while it is missing; a file replaced meanwhile is read again, keeping the tab's 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from textual import on, work
@@ -102,11 +102,11 @@ class SourceFeed(Widget):
     def _read(self, checkpoint: Checkpoint | None) -> None:
         """Read the source in a thread, posting each event; stop when the worker is cancelled."""
         worker = get_current_worker()
-        for event in read_source(self.store, self.source):
+        for event in read_source(self.store, self.source, self.gold):
             if worker.is_cancelled:
                 return
             if isinstance(event, Started) and checkpoint is not None:
-                event = Started(checkpoint, event.total_lines, None)
+                event = replace(event, checkpoint=checkpoint, notice=None)
             self.post_message(self.RawRead(event))
 
     @on(RawRead)
@@ -120,6 +120,7 @@ class SourceFeed(Widget):
         elif isinstance(event, Started):
             assert self.gold is not None
             self.session = ReviewSession(self.store, self.source, self.gold, self.reviewer, event.checkpoint)
+            self.session.expect_waiting(event.waiting)
             if event.notice:
                 self._tell(event.notice)
             self.post_message(self.Progress(self.file_name, 0, event.total_lines))
