@@ -95,7 +95,11 @@ async def approve_latencies(paths: DataPaths, count: int) -> list[float]:
             before = pane.session.position
             start = time.perf_counter()
             app.post_message(events.Key("enter", None))
+            deadline = start + 10
             while pane.session.position == before:
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"approving item {before + 1} did not move on within 10 s (a warning asking "
+                                     "for a second Enter?): the benchmark's data should need one Enter per item")
                 await asyncio.sleep(0)
             await until_repainted(pane)
             latencies.append((time.perf_counter() - start) * 1000)
@@ -114,7 +118,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         small = make_data(Path(tmp, "small"), 1_200, 160)
         large = make_data(Path(tmp, "large"), big, big)
-        approve = make_data(Path(tmp, "approve"), 1_200, big)
+        # the first 1,200 teacher labels wait for review; gold holds the `big` items after them
+        approve = make_data(Path(tmp, "approve"), big + 1_200, big)
         runs = 3
         small_times = [asyncio.run(time_to_first_item(small)) for _ in range(runs)]
         large_times = [asyncio.run(time_to_first_item(large)) for _ in range(2 if args.quick else runs)]
