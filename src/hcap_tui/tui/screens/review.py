@@ -67,7 +67,7 @@ class ReviewScreen(Screen):
                     yield pane_class(self.project, source, self.reviewer, id=f"review-{source.name}")
             with TabPane("Stats", id="tab-stats"):
                 yield StatsView(self.project, id="stats")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         # Keys switch tabs (t); keeping the tab strip out of the focus chain keeps review keys live.
