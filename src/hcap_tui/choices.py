@@ -18,3 +18,13 @@ class Strategy(StrEnum):
     RANDOM = "random"
     UNCERTAIN = "uncertain"
     DISAGREE = "disagree"
+
+
+DEFAULT_EVAL_FRACTION = 0.1  # `hcap export`: share of gold held out for evaluation
+
+
+class ExportFormat(StrEnum):
+    """Row shapes `hcap export` writes."""
+
+    PROMPT_COMPLETION = "prompt-completion"
+    CHAT = "chat"

@@ -11,20 +11,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hcap_tui.choices import DEFAULT_EVAL_FRACTION, ExportFormat
 from hcap_tui.errors import DataError
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.jsonl import LineProblem, encode, write_atomic
 
-if TYPE_CHECKING:  # `hcap export --help` reads ExportFormat from here without loading the store
+if TYPE_CHECKING:
     from hcap_tui.config import DataPaths
     from hcap_tui.schema import LabelSchema
     from hcap_tui.store import GoldIndex
 
-DEFAULT_EVAL_FRACTION = 0.1
 # A minority value seen fewer times than this, or in a smaller share of training rows, is too rare to learn reliably.
 RARE_MIN_COUNT = 20
 RARE_MIN_SHARE = 0.05
@@ -44,13 +43,6 @@ def too_few_eval_rows(path: Path, rows: int) -> str:
         f"{path.name} has {size} (hcap eval wants at least {MIN_EVAL_ROWS}): "
         "approve more items or raise --eval-fraction, then run `hcap export` again"
     )
-
-
-class ExportFormat(str, Enum):
-    """Row shapes `hcap export` writes."""
-
-    PROMPT_COMPLETION = "prompt-completion"
-    CHAT = "chat"
 
 
 def split_key(formatted_input: str) -> str:

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hcap_tui.choices import DEFAULT_EVAL_FRACTION, ExportFormat
 from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
-from hcap_tui.export import DEFAULT_EVAL_FRACTION, MIN_TRAIN_ROWS, Export, ExportFormat, build_export, write_export
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from hcap_tui.export import Export
 
 
 @app.command()
@@ -36,6 +38,7 @@ def export(
 ) -> None:
     """Write goldstandard.jsonl (latest line per item) to training_data.jsonl and eval_data.jsonl."""
     from hcap_tui.config import open_project
+    from hcap_tui.export import MIN_TRAIN_ROWS, build_export, write_export
     from hcap_tui.store import Store
 
     project = open_project(data_dir)
