@@ -251,3 +251,17 @@ def test_an_empty_eval_file_gets_the_export_advice(paths: DataPaths, ollama: Oll
     assert result.stderr.startswith("error: eval_data.jsonl has 0 rows")
     assert "approve more items or raise --eval-fraction, then run `hcap export` again" in result.stderr
     assert ollama.requests == []
+
+
+def test_a_failed_teacher_line_never_hides_an_earlier_label(data_dir: Path, schema: LabelSchema) -> None:
+    from hcap_tui.evaluation import teacher_labels
+    from hcap_tui.store import Store
+
+    write_jsonl(data_dir / "labeled.jsonl", [
+        flat_record(schema, "A", label(in_form=True)),
+        {"formatted_input": "A", "status": "failed", "error": "not JSON", "raw": "{"},
+        flat_record(schema, "B", label()),
+        flat_record(schema, "B", label(in_form=True)),  # otherwise the last line wins
+    ])
+    labels, problems = teacher_labels(Store(DataPaths(data_dir), schema))
+    assert labels == {"A": label(in_form=True), "B": label(in_form=True)} and problems == []

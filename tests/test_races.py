@@ -7,12 +7,14 @@ import random
 from pathlib import Path
 
 import pytest
+from testdata import label, write_jsonl
 
 from hcap_tui.comments import format_input
-from hcap_tui.config import open_project
+from hcap_tui.config import DataPaths, open_project
 from hcap_tui.input_parts import InputParts, split_input
-from hcap_tui.races import group_by_race, race_conflicts, race_of
 from hcap_tui.schema import LabelSchema
+from hcap_tui.store import Store, flat_record
+from hcap_tui.tally import tally
 
 COLUMNS = ("race_comment", "main_race_comment", "finishing_position", "number_of_runners", "total_distance_beaten")
 SIGNALS = {"fields": [
@@ -87,38 +89,29 @@ def test_scope_comes_from_the_project_schema_and_stays_out_of_the_json_schema(da
     assert LabelSchema.from_dict({"fields": [{"name": "keen", "type": "bool"}]}).race_fields == ()
 
 
-def test_group_by_race_keeps_first_seen_order_and_leaves_out_items_without_a_race() -> None:
-    a1, a2 = format_input(row("Led, kept on well enough", "Race A.", "1", "9", "")), format_input(
-        row("Held up, never nearer than this", "Race A.", "5", "9", "6"))
-    b1 = format_input(row("Chased leaders, weakened late", "Race B.", "3", "7", "4"))
-    lone = format_input(row("Never travelling at any stage", "", "7", "7", "30"))
-    assert race_of(a1) == "Race A." and race_of(lone) == ""
-    assert group_by_race([a1, b1, lone, a2, a1]) == {"Race A.": [a1, a2], "Race B.": [b1]}
-
-
-def test_race_conflicts_per_race_level_field_with_items_per_value() -> None:
+def test_race_conflicts_per_race_level_field_with_items_per_value(tmp_path: Path) -> None:
     schema = LabelSchema.from_dict(SIGNALS)
     inputs = [format_input(row(f"Runner {i} kept on at one pace", race, str(i + 2), "9", "2"))
-              for i, race in enumerate(["Race A.", "Race A.", "Race A.", "Race B.", "Race B.", "Race C."])]
+              for i, race in enumerate(["Race A.", "Race A.", "Race A.", "Race B.", "Race B.", "Race C.", ""])]
     values = [(True, "fast", True), (True, "slow", False), (False, "slow", True),
-              (True, "fast", True), (True, "fast", False), (False, "slow", True)]
-    labels = {text: {"keen": k, "pace": p, "game": g, "note": ""} for text, (k, p, g) in zip(inputs, values)}
-    conflicts = race_conflicts(schema, labels)
-    assert [(c.race, c.field, c.counts(), c.items) for c in conflicts] == [
-        ("Race A.", "keen", {"true": 2, "false": 1}, 3),
-        ("Race A.", "pace", {"slow": 2, "fast": 1}, 3),
+              (True, "fast", True), (True, "fast", False), (False, "slow", True), (False, "fast", True)]
+    paths = DataPaths(tmp_path)
+    write_jsonl(paths.labeled, [flat_record(schema, text, {"keen": k, "pace": p, "game": g, "note": "n"})
+                                for text, (k, p, g) in zip(inputs, values)])
+    conflicts = tally(Store(paths, schema), paths.labeled).race_conflicts()
+    assert [(c.race, c.field, c.counts()) for c in conflicts] == [
+        ("Race A.", "keen", {"true": 2, "false": 1}),
+        ("Race A.", "pace", {"slow": 2, "fast": 1}),
     ]
-    assert conflicts[0].values == {True: inputs[:2], False: inputs[2:3]}
     assert conflicts[0].to_dict() == {"race": "Race A.", "field": "keen", "counts": {"true": 2, "false": 1}}
-    assert race_conflicts(LabelSchema.from_dict({"fields": [{"name": "game", "type": "bool"}]}), labels) == []
+    game_only = LabelSchema.from_dict({"fields": [{"name": "game", "type": "bool"}]})
+    assert tally(Store(paths, game_only), paths.labeled).race_conflicts() == []
 
 
 def race_folder(data_dir: Path, schema: LabelSchema) -> list[str]:
     """Teacher labels for two races and a lone runner: race A's three runners disagree on the race-level field;
     gold holds race B's two runners, which disagree there too. Returns the inputs in file order."""
-    from testdata import label, write_jsonl
 
-    from hcap_tui.store import flat_record
 
     race_a = "A competitive handicap run at a strong gallop; \x1b[31mthe form looks solid."
     texts = [format_input(row(f"Runner {i}, tracked leaders, kept on", race, str(i + 2), "12", "2"))

@@ -444,8 +444,3 @@ def test_items_hold_no_record_unless_asked_and_share_their_field_names(store: St
     whole = store.gold(keep=True).by_input
     assert whole["A"].record == json.loads(store.paths.gold.read_text(encoding="utf-8").splitlines()[0])
 
-
-def test_reading_chosen_lines_parses_only_those(store: Store, schema: LabelSchema) -> None:
-    write_lines(store.paths.labeled, [flat_record(schema, "one", label()), "not json", "",
-                                      flat_record(schema, "four", label())])
-    assert [(n, r["formatted_input"]) for n, r in JsonlFile(store.paths.labeled).read_lines({2, 4, 9})] == [(4, "four")]

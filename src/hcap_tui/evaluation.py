@@ -23,7 +23,7 @@ from hcap_tui.jsonl import JsonlFile, LineProblem
 from hcap_tui.metrics import DIGITS, Label, Scorecard, score
 from hcap_tui.models import Labeller, LabelResult, label_many, student
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import LabeledItem, Store, now_iso
+from hcap_tui.store import Store, now_iso
 
 SMALL_SET = 200  # below this many items the intervals are wide enough to say so
 
@@ -169,14 +169,14 @@ def _latest_labels(
 ) -> dict[str, Label]:
     """The label of the last line per input of a label file (failed predictions left out), for the inputs in
     `wanted` only (all when None); its skipped lines go to `problems` when given."""
-    items: dict[str, LabeledItem] = {}
+    labels: dict[str, Label] = {}
     for entry in store.scan(path):
         if isinstance(entry, LineProblem):
             if problems is not None:
                 problems.append(str(entry))
-        elif wanted is None or entry.formatted_input in wanted:
-            items[entry.formatted_input] = entry
-    return {key: label for key, item in items.items() if (label := item.label) is not None}
+        elif (label := entry.label) is not None and (wanted is None or entry.formatted_input in wanted):
+            labels[entry.formatted_input] = label  # a failed line never hides an earlier label
+    return labels
 
 
 def _prompt_and_completion(row: dict[str, Any]) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from hcap_tui.choices import DEFAULT_EVAL_FRACTION, ExportFormat
 from hcap_tui.errors import DataError
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.jsonl import LineProblem, encode, write_atomic
+from hcap_tui.schema import value_name
 
 if TYPE_CHECKING:
     from hcap_tui.config import DataPaths
@@ -62,13 +63,6 @@ def split_of(formatted_input: str, eval_fraction: float) -> str:
 def _position(key: str) -> float:
     """Where a split key falls in the hash space, from 0 to 1."""
     return int(key[:16], 16) / 16**16
-
-
-def value_name(value: Any) -> str:
-    """A label value as the user reads it: booleans in their JSON spelling, enum values as they are."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def signal_values(schema: LabelSchema) -> list[tuple[str, list[str]]]:

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,27 +252,6 @@ class JsonlFile:
         if type(value) is not dict:
             return LineProblem(self.path, line_no, f"expected a JSON object, got {type(value).__name__}; skipped")
         return value
-
-    def read_lines(self, wanted: Collection[int]) -> Iterator[tuple[int, dict[str, Any]]]:
-        """The objects on the lines numbered in `wanted` (as `read` numbers them), parsing no other line; lines
-        that are no longer there or no longer objects are left out."""
-        if not wanted:
-            return
-        last = max(wanted)
-        handle = self._open_to_read()
-        if handle is None:
-            return
-        with handle:
-            for line_no, raw in enumerate(handle, start=1):
-                if line_no in wanted:
-                    try:
-                        value = json.loads(raw.removeprefix(_BOM).decode("utf-8"))
-                    except ValueError:
-                        continue
-                    if type(value) is dict:
-                        yield line_no, value
-                if line_no >= last:
-                    return
 
     def append(self, records: Iterable[dict[str, Any]]) -> Appended:
         """Append whole lines and fsync them before returning; the receipt can undo exactly this append.

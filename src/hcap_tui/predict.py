@@ -19,7 +19,7 @@ from typing import Any
 
 from hcap_tui.comments import Comment, CommentsFile
 from hcap_tui.models import Labeller, LabelResult, label_many
-from hcap_tui.schema import LabelSchema
+from hcap_tui.schema import LabelSchema, value_name
 from hcap_tui.store import FAILED, Store, flat_record, now_iso
 
 
@@ -32,13 +32,6 @@ def draw_sample(store: Store, comments: CommentsFile, count: int, seed: int | No
     """`count` random eligible comments that are neither in gold nor already pending in predictions.jsonl."""
     exclude = store.keys(store.paths.gold) | store.keys(store.paths.predictions)
     return comments.random_sample(count, seed, exclude)
-
-
-def value_text(value: Any) -> str:
-    """How a signal value is shown in counts: `true`/`false` for booleans, the value itself for enums."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def prediction_record(
@@ -117,7 +110,7 @@ class PredictSummary:
             return
         self.done += 1
         for signal in schema.signals:
-            self.counts.setdefault(signal.name, Counter())[value_text(prediction.label[signal.name])] += 1
+            self.counts.setdefault(signal.name, Counter())[value_name(prediction.label[signal.name])] += 1
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as plain JSON-ready data."""

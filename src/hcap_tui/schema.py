@@ -371,3 +371,10 @@ def _expected(error_type: str) -> str:
     if error_type.startswith("string"):
         return "a string"
     return error_type.replace("_", " ")
+
+
+def value_name(value: Any) -> str:
+    """A label value as the user reads it: booleans in their JSON spelling, enum values as they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

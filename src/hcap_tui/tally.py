@@ -6,8 +6,7 @@ reasonings: hundreds of MiB. A `Tally` keeps, per distinct input, a 16-byte fing
 line where it was last seen (the last line wins, as everywhere), the number of its race and its values of
 the schema's race-level fields, and whatever summary the caller reduces the item to; summaries are
 interned, so items alike share one. Races are numbered by their `[RACE]` paragraph, so items of one race
-are compared without their text, and the few inputs a report names (those of races whose items disagree)
-are read back from their lines.
+are compared without their text.
 """
 
 from __future__ import annotations
@@ -18,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hcap_tui.errors import DataError
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.input_parts import race_paragraph
-from hcap_tui.jsonl import JsonlFile, LineProblem
+from hcap_tui.jsonl import LineProblem
 from hcap_tui.races import RaceConflict
 from hcap_tui.store import Keep, LabeledItem, Store
 
@@ -76,41 +74,25 @@ class Tally:
         return iter(self.latest.values())
 
     def race_conflicts(self) -> list[RaceConflict]:
-        """Races whose items (their last lines, labelled ones only) carry different values of a race-level field,
-        as `races.race_conflicts` finds them: one per race and field, races in first-seen order."""
+        """Races whose items (their last lines, labelled ones only) carry different values of a race-level field:
+        one per race and field, races in first-seen order, with how many items carry each value."""
         if not self.race_fields:
             return []
         members: dict[int, list[Latest]] = {}
         for entry in self.latest.values():
             if entry.race != NO_RACE and entry.race_values is not None:
                 members.setdefault(entry.race, []).append(entry)
-        found: list[tuple[int, str, dict[Any, list[Latest]]]] = []
+        found = []
         for race, entries in members.items():
             if len(entries) < 2:
                 continue
             for position, name in enumerate(self.race_fields):
-                values: dict[Any, list[Latest]] = {}
+                values: dict[Any, int] = {}
                 for entry in entries:
-                    values.setdefault(entry.race_values[position], []).append(entry)  # type: ignore[index]
+                    value = entry.race_values[position]  # type: ignore[index]
+                    values[value] = values.get(value, 0) + 1
                 if len(values) > 1:
-                    found.append((race, name, values))
-        if not found:
-            return []
-        texts = self._inputs({entry.line for _, _, values in found for group in values.values() for entry in group})
-        return [
-            RaceConflict(self.races[race], name, {value: [texts[e.line] for e in group] for value, group in by.items()})
-            for race, name, by in found
-        ]
-
-    def _inputs(self, lines: set[int]) -> dict[int, str]:
-        """The formatted_input on each of `lines`, read back from the file (only those lines are parsed)."""
-        found: dict[int, str] = {}
-        for line_no, record in JsonlFile(self.path).read_lines(lines):
-            text = record.get("formatted_input", record.get("prompt"))
-            if isinstance(text, str):
-                found[line_no] = text
-        if len(found) < len(lines):
-            raise DataError(f"{self.path} changed while it was read: run the command again")
+                    found.append(RaceConflict(self.races[race], name, values))
         return found
 
 

@@ -27,7 +27,7 @@ from hcap_tui.choices import DEFAULT_FOLDS
 from hcap_tui.errors import DataError, HcapError
 from hcap_tui.gcpause import gc_paused
 from hcap_tui.input_parts import InputParts, split_input
-from hcap_tui.schema import LabelSchema, SchemaField
+from hcap_tui.schema import LabelSchema, SchemaField, value_name
 from hcap_tui.store import LabeledItem, Store
 
 if TYPE_CHECKING:
@@ -308,8 +308,7 @@ def _judged_signals(
             judged.append(f)
         else:
             (value,) = seen
-            shown = ("true" if value else "false") if isinstance(value, bool) else value
-            not_judged[f.name] = f"every label says {shown}"
+            not_judged[f.name] = f"every label says {value_name(value)}"
     return judged, not_judged
 
 
@@ -339,7 +338,7 @@ def _import_sklearn() -> None:
 
 def fold_of(inputs: Sequence[str], folds: int) -> list[int]:
     """The fold of each input: balanced, and fixed by the texts alone (not by file order)."""
-    order = sorted(range(len(inputs)), key=lambda i: hashlib.blake2b(inputs[i].encode("utf-8"), digest_size=8).digest())
+    order = sorted(range(len(inputs)), key=lambda i: hashlib.blake2b(inputs[i].encode("utf-8", "surrogatepass"), digest_size=8).digest())
     fold = [0] * len(inputs)
     for rank_in_order, i in enumerate(order):
         fold[i] = rank_in_order % folds
