@@ -146,6 +146,18 @@ def test_checkpoint_throttle_tells_a_failure_once_until_writing_works_again() ->
 # Parts of an item, races, contradictions
 
 
+def test_a_winner_takes_its_field_size_from_another_runner_first_or_last_in_the_file(
+    store: Store, paths: DataPaths, schema: LabelSchema
+) -> None:
+    winner = f"Won | [RACE]: {RACE} | [HORSE]: Made all and kept on gamely"
+    unreadable = f"PU | [RACE]: {RACE} | [HORSE]: Pulled up before the last furlong"
+    write_jsonl(paths.labeled, [flat_record(schema, text, label()) for text in (winner, unreadable, runner(3))])
+    session = open_session(store)
+    assert session.current.formatted_input == winner and session.runners == 14
+    session.last()
+    assert session.runners == 14
+
+
 def test_input_parts_and_field_size() -> None:
     parts = split_input(runner(1))
     assert (parts.result, parts.race, parts.runners) == ("3th of 14, well beaten", RACE, 14)
@@ -379,7 +391,8 @@ def review_concurrently(root: str, name: str, rounds: int, start: Any, log: str)
     lines = []
     for n in range(rounds):
         session.position = n % 2
-        session.gold.catch_up(store)  # the screen shows what others approved so far
+        if (tail := store.gold_since(session.gold.mark)) is not None:
+            session.gold.take_in(tail)  # the screen shows what others approved so far
         mine = f"{name} {n}"
         session.set_value("reasoning", mine)
         for _ in range(3):

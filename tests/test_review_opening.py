@@ -31,7 +31,7 @@ def gold_line(n: int, reviewer: str = "bob", **values: object) -> dict[str, obje
     return {"formatted_input": item_text(n)} | label(**values) | {"reviewer": reviewer, "reviewed_at": "2025-05-01"}
 
 
-def opened_session(store: Store, count: int = 5) -> tuple[GoldBook, ReviewSession]:
+def opened_session(store: Store) -> tuple[GoldBook, ReviewSession]:
     """A teacher tab read in full against a gold book that has only been opened (its labels not yet read)."""
     book = GoldBook.opening(store)
     session = ReviewSession(store, TEACHER, book, "ann")
@@ -67,7 +67,7 @@ def test_approving_before_gold_is_complete_is_refused_then_checked_against_all_o
 ) -> None:
     write_jsonl(paths.labeled, [{"formatted_input": item_text(n)} | label() for n in range(3)])
     write_jsonl(paths.gold, [gold_line(0, out_of_form=True)])
-    book, session = opened_session(store, 3)
+    book, session = opened_session(store)
     session.first()
     with pytest.raises(ReviewError, match="gold is still being read"):
         session.request_approval()
@@ -160,7 +160,7 @@ def test_gold_at_finds_the_entry_again_once_gold_was_rewritten(store: Store, pat
 def test_a_tab_item_and_its_gold_entry_hold_one_copy_of_their_strings(store: Store, paths: DataPaths) -> None:
     write_jsonl(paths.labeled, [{"formatted_input": item_text(n)} | label() for n in range(3)])
     write_jsonl(paths.gold, [gold_line(0), gold_line(1, in_form=True)])
-    book, session = opened_session(store, 3)
+    book, session = opened_session(store)
     book.complete_with(GoldBook.read_all(store, book.inputs))
     same, edited = session.items[0], session.items[1]
     for item in (same, edited):

@@ -252,10 +252,15 @@ class ReviewSession(ReviewNavigation):
             parts = split_input(item)
             runners = parts.runners
             if runners is None and parts.race:
-                sibling = next(
-                    (other for other in self.items if race_paragraph(other.formatted_input) == parts.race), None
-                )
-                runners = split_input(sibling.formatted_input).runners if sibling else None
+                runners = next(
+                    (
+                        found
+                        for other in self.items
+                        if other.formatted_input != item and race_paragraph(other.formatted_input) == parts.race
+                        and (found := split_input(other.formatted_input).runners) is not None
+                    ),
+                    None,
+                )  # the first other runner of the race whose result line gives the field size
             self._runners[item] = runners
         return self._runners[item]
 
@@ -340,7 +345,7 @@ class ReviewSession(ReviewNavigation):
         if written.full is not None:
             self.gold.reset(written.full, written.full_mark)
         elif written.tail is not None and self.gold.mark == plan.mark:
-            self.gold.take_in(written.tail)  # else another tab read further meanwhile: its next catch-up covers it
+            self.gold.take_in(written.tail)  # else another tab read further meanwhile: the next approval's read of gold covers it
         if written.receipt is None:
             self._drafts[plan.index] = plan.draft
             self._set_gold(plan.formatted_input, written.found, adjust=False)

@@ -3,8 +3,8 @@
 Each `ReviewSource` is one tab of the review app (teacher labels, model predictions); its name is the
 `origin` its approvals carry in gold (`gemini` for the teacher, whichever model teaches, so the user's
 files and scripts keep their meaning) and the suffix of its checkpoint file. `GoldBook` is gold as this
-process knows it, shared by every tab so an approval in one shows in the others, and caught up with
-what other reviewers appended before each approval.
+process knows it, shared by every tab so an approval in one shows in the others; each approval's writer
+reads what other reviewers appended to gold under gold's lock, and the book takes that in.
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ class GoldBook:
 
     @classmethod
     def load(cls, store: Store) -> GoldBook:
-        """Read gold in full; the mark is taken first, so a line appended meanwhile is at worst read twice."""
+        """Read gold in full in one step (scripts and tests; the app opens it in two: `opening`, then `read_all`); the
+        mark is taken first, so a line appended meanwhile is at worst read twice."""
         mark = store.gold_mark()
         return cls(store.gold(keep=GOLD_FIELDS), mark, tuple(f.name for f in store.schema.race_fields))
 
@@ -200,15 +201,6 @@ class GoldBook:
         for item in tail.items:
             self.put(item.formatted_input, item)
         self.mark = tail.mark
-
-    def catch_up(self, store: Store) -> bool:
-        """Take in the lines appended to gold since the book last read it; False when only a full reload can
-        (gold was rewritten or shrank)."""
-        tail = store.gold_since(self.mark)
-        if tail is None:
-            return False
-        self.take_in(tail)
-        return True
 
     def appended(self, receipt: Appended) -> None:
         """Our own append landed right where the book stopped reading: move the mark past it."""

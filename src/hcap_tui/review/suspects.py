@@ -52,10 +52,6 @@ class SuspectRanking:
             items_seen=items_seen,
         )
 
-    def place(self, formatted_input: str) -> int | None:
-        """Where an input is visited among the judged ones (0 is the most suspect not in gold); None if unjudged."""
-        return self.places.get(formatted_input)
-
     def verdict(self, formatted_input: str) -> Suspect | None:
         """The student's verdict on an input, or None when it did not judge it."""
         return self.verdicts.get(formatted_input)

@@ -12,12 +12,18 @@ from textual.widgets import TextArea
 from hcap_tui.config import Project
 from hcap_tui.errors import HcapError
 from hcap_tui.teacher_prompt import load_guidelines
-from hcap_tui.tui.bindings import APPROVE, NAVIGATION_BINDINGS, command, field_bindings, field_keys, help_rows
+from hcap_tui.tui.bindings import (
+    APPROVE,
+    NAVIGATION_BINDINGS,
+    TEXT_ACTIONS,
+    command,
+    field_bindings,
+    field_keys,
+    help_rows,
+)
 from hcap_tui.tui.screens.definitions import DefinitionsScreen
 from hcap_tui.tui.screens.help import HelpScreen
 from hcap_tui.tui.screens.review import ReviewScreen
-
-TEXT_ACTIONS = frozenset({"edit_text", "replace_text", "clear_text"})
 
 
 class ReviewApp(App[None]):

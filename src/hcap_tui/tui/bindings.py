@@ -77,6 +77,7 @@ NAVIGATION_BINDINGS = [
     Binding("pageup", "scroll_item(-5)", "Page up", show=False, tooltip="Back five lines at a time"),
 ]
 RESERVED_KEYS = frozenset("spnguefoqtcd") | {"E"}
+TEXT_ACTIONS = frozenset({"edit_text", "replace_text", "clear_text"})  # shown only when the schema has a text field
 
 
 def field_keys(schema: LabelSchema) -> dict[str, str]:

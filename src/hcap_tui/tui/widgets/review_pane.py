@@ -34,7 +34,7 @@ from hcap_tui.review.writer import Approval, ApprovalWritten
 from hcap_tui.safe_text import safe
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store
-from hcap_tui.tui.bindings import NAVIGATION_BINDINGS, command, field_bindings
+from hcap_tui.tui.bindings import NAVIGATION_BINDINGS, TEXT_ACTIONS, command, field_bindings
 from hcap_tui.tui.widgets.field_controls import FieldControls
 from hcap_tui.tui.widgets.gold_writes import GoldWrites
 from hcap_tui.tui.widgets.key_router import KeyRouter
@@ -53,7 +53,6 @@ ITEM_ACTIONS = frozenset(
 )
 # What still works while no item passes the filter: changing it, and undo (which returns to an item).
 OFF_FILTER_ACTIONS = frozenset({"cycle_filter", "undo"})
-TEXT_ACTIONS = frozenset({"edit_text", "replace_text", "clear_text"})
 
 
 def held_while_busy(action: Callable[..., None]) -> Callable[..., None]:
@@ -101,7 +100,6 @@ class ReviewPane(Vertical, can_focus=True):
         self.schema = project.schema
         self.source = source
         self.reviewer = reviewer
-        self.gold: GoldBook | None = None
         self.keys = HeldKeys()
         """Keys typed while an approval or undo is being written."""
         self.title = source.title
@@ -152,7 +150,6 @@ class ReviewPane(Vertical, can_focus=True):
 
     def start(self, gold: GoldBook) -> None:
         """Begin reading the source, now that gold (which every item is checked against) is known."""
-        self.gold = gold
         self._feed.start(gold)
 
     def gold_completed(self) -> None:
@@ -517,9 +514,8 @@ class ReviewPane(Vertical, can_focus=True):
         session = self.session
         if session is None or not isinstance(event.text_area, TextEditor) or self._editing_at != session.position:
             return
-        session.set_value(event.text_area.field_name, event.text_area.text)
-        self.view.draw_controls(session)
-        self.view.draw_status(session, outcome=self._outcome, progress=self._activity)
+        session.set_value(event.text_area.field_name, event.text_area.text)  # the controls show no text field
+        self._draw_status()
         self.view.fit()
 
     @on(FieldControls.Edited)
@@ -539,7 +535,7 @@ class ReviewPane(Vertical, can_focus=True):
             self.keys.start("gold")
             self.keys.hold("approve")
             self._outcome = "reading gold… approves once it is read"
-            self.view.draw_status(session, outcome=self._outcome, progress=self._progress)
+            self._draw_status()
             return
         try:
             plan = session.request_approval()
@@ -619,11 +615,6 @@ class ReviewPane(Vertical, can_focus=True):
                 getattr(self, f"action_{name}")(*params)
 
     # Saving the position
-
-    @property
-    def checkpoint_pending(self) -> bool:
-        """Whether a move is waiting for its checkpoint write."""
-        return self.positions.pending
 
     def flush_checkpoint(self) -> None:
         """Write the position now, from a worker (when the reviewer switches tabs)."""

@@ -41,6 +41,7 @@ class TextPart(Static):
     def __init__(self, label: str, **kwargs: object) -> None:
         super().__init__(markup=False, **kwargs)  # type: ignore[arg-type]
         self.label = label
+        self._text: str | None = None  # as given, before it was made safe
         self._full = Text()
         self._wrapped: list[Text] = []
         self._wrap_width = 0
@@ -49,7 +50,11 @@ class TextPart(Static):
         """The first wrapped line shown."""
 
     def set_text(self, text: str, *, keep_place: bool) -> None:
-        """Show a new text (from a file: made safe); `keep_place` keeps the scroll position (same item)."""
+        """Show a new text (from a file: made safe); `keep_place` keeps the scroll position (same item), and the
+        lines already wrapped when the text is the one shown."""
+        if keep_place and text == self._text:
+            return
+        self._text = text
         self._full = Text.assemble((f"{self.label}  ", "bold"), safe(text))
         self._wrap_width = 0  # wrap again
         if not keep_place:
