@@ -18,7 +18,7 @@ from hcap_tui.cli import app
 from hcap_tui.config import DataPaths
 from hcap_tui.schema import LabelSchema
 from hcap_tui.store import Store, flat_record
-from hcap_tui.triage import auroc, rank, triage
+from hcap_tui.triage import auroc, triage
 
 runner = CliRunner()
 needs_sklearn = pytest.mark.skipif(
@@ -57,7 +57,7 @@ def caught_share(folder, suspects) -> float:
 @needs_sklearn
 def test_planted_errors_rise_to_the_top_with_their_signals_named(data_dir: Path, schema: LabelSchema) -> None:
     folder = build(data_dir, schema, items=300, error_rate=0.15, seed=1)
-    suspects = rank(Store(DataPaths(data_dir), schema))
+    suspects = triage(Store(DataPaths(data_dir), schema)).suspects
     assert [s.formatted_input for s in suspects] != list(folder.teacher)  # ranked, not in file order
     assert {s.formatted_input for s in suspects} == set(folder.teacher)
     base_rate = len(folder.errors) / len(folder.teacher)
@@ -73,7 +73,7 @@ def test_a_student_that_saw_the_items_own_labels_fails_that_check(
     """The check above holds only because each item is judged by a student that never saw its label."""
     folder = build(data_dir, schema, items=300, error_rate=0.15, seed=1)
     monkeypatch.setattr(triage_module, "_splits", lambda fold, folds: [(fold >= 0, fold >= 0)])
-    assert caught_share(folder, rank(Store(DataPaths(data_dir), schema))) < 0.7
+    assert caught_share(folder, triage(Store(DataPaths(data_dir), schema)).suspects) < 0.7
 
 
 @needs_sklearn
@@ -89,7 +89,7 @@ def test_gold_outranks_the_teacher_for_its_items(data_dir: Path, tmp_path: Path,
 
     def doubt(folder_dir: Path) -> float:
         """The student's mean doubt of the teacher's (always false) better_than_show on those items."""
-        suspects = [s for s in rank(Store(DataPaths(folder_dir), schema)) if s.formatted_input in pending]
+        suspects = [s for s in triage(Store(DataPaths(folder_dir), schema)).suspects if s.formatted_input in pending]
         assert all(not s.teacher["better_than_show"] for s in suspects)
         return sum(next(d.doubt for d in s.signals if d.field == "better_than_show") for s in suspects) / len(suspects)
 

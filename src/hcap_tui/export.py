@@ -9,7 +9,7 @@ eval as gold grows from round to round, and the same gold always gives byte-iden
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,7 @@ from hcap_tui.schema import value_name
 if TYPE_CHECKING:
     from hcap_tui.config import DataPaths
     from hcap_tui.schema import LabelSchema
-    from hcap_tui.store import GoldIndex
+    from hcap_tui.store import GoldIndex, LabeledItem
 
 # A minority value seen fewer times than this, or in a smaller share of training rows, is too rare to learn reliably.
 RARE_MIN_COUNT = 20
@@ -204,14 +204,14 @@ def build_export(
     skipped = list(gold.loaded.problems)
     export = Export(Split(TRAIN, paths.training, schema, fmt), Split(EVAL, paths.eval, schema, fmt), fmt, eval_fraction,
                     skipped)
-    texts = [schema.names.index(f.name) for f in schema.texts]
+    blank_in = blank_texts(schema)
     by_split: dict[str, list[tuple[str, str, tuple[Any, ...]]]] = {TRAIN: [], EVAL: []}
     kept = 0
     for item in gold.by_input.values():
         values = item.values
         if values is None:
             continue
-        blank = [schema.names[at] for at in texts if not str(values[at] or "").strip()]
+        blank = blank_in(item)
         if blank:
             export.left_out.append(blank_problem(paths.gold, item.line, blank))
             continue
@@ -233,6 +233,18 @@ def build_export(
             f"all {kept} gold items fall in the eval split: lower --eval-fraction or approve more items first"
         )
     return export
+
+
+def blank_texts(schema: LabelSchema) -> Callable[[LabeledItem], tuple[str, ...]]:
+    """The function naming the text fields a labelled item leaves empty (none for a failed prediction): export
+    leaves such gold out, and `hcap check` lists it."""
+    texts = [(f.name, schema.names.index(f.name)) for f in schema.texts]
+
+    def blank(item: LabeledItem) -> tuple[str, ...]:
+        values = item.values
+        return () if values is None else tuple(name for name, at in texts if not str(values[at] or "").strip())
+
+    return blank
 
 
 def blank_problem(path: Path, line: int, blank: Sequence[str], why: str = "") -> LineProblem:

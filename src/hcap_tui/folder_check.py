@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hcap_tui.comments import CommentsFile, Counting, RowProblem
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError, os_problem
-from hcap_tui.export import blank_problem
+from hcap_tui.export import blank_problem, blank_texts
 from hcap_tui.jsonl import STALE_AFTER_S, JsonlFile, LineProblem, temp_files
 from hcap_tui.safe_text import one_line
-from hcap_tui.schema import LabelSchema
-from hcap_tui.store import LabeledItem, Store
+from hcap_tui.store import Store
 from hcap_tui.tally import Tally, tally
 from hcap_tui.uncertain import interrupted_pools
 
@@ -132,7 +130,7 @@ def _check_label_files(project: Project, report: Report) -> dict[Path, Tally]:
     """Check each label file, reading it once; return the tallies of the teacher's file and gold, for the race
     check."""
     store = Store(project.paths, project.schema)
-    blank = _blank_texts(project.schema)
+    blank = blank_texts(project.schema)
     tallies: dict[Path, Tally] = {}
     for name in LABEL_FILES:
         path = getattr(project.paths, name)
@@ -166,17 +164,6 @@ def _check_label_files(project: Project, report: Report) -> dict[Path, Tally]:
         if path in (project.paths.labeled, project.paths.gold):
             tallies[path] = read
     return tallies
-
-
-def _blank_texts(schema: LabelSchema) -> Callable[[LabeledItem], tuple[str, ...]]:
-    """The function naming the text fields a labelled item leaves empty (none for a failed prediction)."""
-    texts = [(f.name, schema.names.index(f.name)) for f in schema.texts]
-
-    def blank(item: LabeledItem) -> tuple[str, ...]:
-        values = item.values
-        return () if values is None else tuple(name for name, at in texts if not str(values[at] or "").strip())
-
-    return blank
 
 
 def _check_races(project: Project, report: Report, tallies: dict[Path, Tally]) -> None:

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from hcap_tui.choices import DEFAULT_FOLDS
 from hcap_tui.errors import DataError, HcapError
-from hcap_tui.gcpause import gc_paused
 from hcap_tui.input_parts import InputParts, split_input
 from hcap_tui.schema import LabelSchema, SchemaField, value_name
 from hcap_tui.store import LabeledItem, Store
@@ -171,14 +170,6 @@ class Triage:
     problems: list[str] = field(default_factory=list)  # lines skipped while reading
 
 
-def rank(store: Store, folds: int = DEFAULT_FOLDS) -> list[Suspect]:
-    """Teacher-labelled items not yet in gold, most likely wrong first (see `triage` for the errors raised).
-
-    Training takes seconds (about 2 for 1,200 labels): call it from a worker thread in an interactive program.
-    """
-    return triage(store, folds=folds).suspects
-
-
 def triage(store: Store, folds: int = DEFAULT_FOLDS, stop: Stop | None = None) -> Triage:
     """Train the cross-fitted student on the project's labels and judge every teacher label with it.
 
@@ -190,9 +181,8 @@ def triage(store: Store, folds: int = DEFAULT_FOLDS, stop: Stop | None = None) -
         raise DataError(f"--folds must be at least 2, not {folds}: each item is judged by a student that never saw it")
     schema = store.schema
     problems: list[str] = []
-    with gc_paused():
-        teacher_loaded = store.labeled()
-        gold_index = store.gold()
+    teacher_loaded = store.labeled()  # the store pauses the cycle collector while it reads
+    gold_index = store.gold()
     problems += [str(p) for p in teacher_loaded.problems] + [str(p) for p in gold_index.loaded.problems]
     teacher = {item.formatted_input: item for item in teacher_loaded.items if not item.failed}
     if not teacher:
@@ -239,13 +229,13 @@ def triage(store: Store, folds: int = DEFAULT_FOLDS, stop: Stop | None = None) -
     )
 
 
-def gold_check(schema: LabelSchema, reviewed: Sequence[Suspect], gold: dict[str, dict[str, Any]]) -> GoldCheck:
-    """The ranking's record on items gold holds: errors in its top, AUROC of both item scores, per-signal catches.
+def gold_check(schema: LabelSchema, ordered: Sequence[Suspect], gold: dict[str, dict[str, Any]]) -> GoldCheck:
+    """The ranking's record on items gold holds (`ordered` most suspect first): errors in its top, AUROC of both
+    item scores, per-signal catches.
 
     An item is a teacher error when its label differs from gold on any signal, judged or not: an error on a
     signal the student could not judge is one it missed.
     """
-    ordered = sorted(reviewed, key=_most_suspect_first)
     wrong = [
         any(gold[s.formatted_input][f.name] != s.teacher[f.name] for f in schema.signals) for s in ordered
     ]
