@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
@@ -199,12 +200,29 @@ class GoldKeys:
     mark: FileMark | None
 
 
+LINE_START = b'{"formatted_input": "'  # how every line hcap writes begins (`flat_record` puts the input first)
+
+
+def leading_input(line: bytes) -> str | None:
+    """The formatted_input a line starts with, as hcap writes lines, read without parsing the rest of the line;
+    None for a line of another shape (whoever asks parses it whole)."""
+    if not line.startswith(LINE_START):
+        return None
+    start = len(LINE_START)
+    close = line.find(b'"', start)
+    try:
+        if close > 0 and line.find(b"\\", start, close) < 0:  # no escape: the bytes up to the quote
+            return line[start:close].decode("utf-8") or None
+        text, _ = scanstring(line.decode("utf-8"), start)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return text or None
+
+
 class KeyScan:
     """The inputs of a label file's lines, in file order, as (line number, offset, input); `mark` is where the
     complete lines ended once iterated. Lines without an input (not JSON, another shape) are left out; labels are
     not checked, so a line the full read would skip may be here."""
-
-    PREFIX = b'{"formatted_input": "'
 
     def __init__(self, store: Store, path: Path) -> None:
         self.store, self.path = store, path
@@ -217,23 +235,17 @@ class KeyScan:
             return
         except OSError as exc:
             raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
-        prefix, skip, parse = self.PREFIX, len(self.PREFIX), self.store._parse_line
+        parse = self.store._parse_line
         with handle:
             inode, offset, number, rest = os.fstat(handle.fileno()).st_ino, 0, 0, b""
             for block in iter(lambda: handle.read(1 << 20), b""):
-                block, at = rest + block, 0  # lines are found in place, never copied out whole
+                block, at = rest + block, 0
                 while (end := block.find(b"\n", at)) >= 0:
                     number += 1
-                    key = None
-                    if block.startswith(prefix, at):
-                        close = block.find(b'"', at + skip, end)
-                        if close > 0 and block.find(b"\\", at + skip, close) < 0:
-                            try:
-                                key = block[at + skip : close].decode("utf-8")
-                            except UnicodeDecodeError:
-                                key = None
-                    if key is None and block[at:end].strip():
-                        item = parse(block[at:end])
+                    line = block[at:end]
+                    key = leading_input(line)
+                    if key is None and line.strip():
+                        item = parse(line)
                         key = item.formatted_input if item is not None else None
                     if key:
                         yield number, offset + at, key

@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,9 @@ from hcap_tui.errors import DataError
 from hcap_tui.jsonl import InUse, JsonlFile, LineProblem
 from hcap_tui.models import LabelResult
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import FAILED, now_iso
+from hcap_tui.store import FAILED, leading_input, now_iso
 
 INPUT = "formatted_input"
-LINE_START = b'{"formatted_input": "'  # how every line hcap writes begins
 PROVENANCE = ("model", "model_digest", "created_at")
 FAILURE = ("status", "error", "raw")
 RENAMED_PREFIX = "csv_"  # a CSV column named like a field hcap writes is written under this prefix
@@ -248,10 +246,5 @@ class Output:
 
 def _leading_key(raw: bytes) -> int | None:
     """The key of the formatted_input a line starts with (as hcap writes them), without parsing the rest."""
-    if not raw.startswith(LINE_START):
-        return None
-    try:
-        text, _ = scanstring(raw.decode("utf-8"), len(LINE_START))
-    except (ValueError, UnicodeDecodeError):
-        return None
+    text = leading_input(raw)
     return input_key(text) if text else None
