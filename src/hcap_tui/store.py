@@ -227,6 +227,8 @@ class KeyScan:
     def __init__(self, store: Store, path: Path) -> None:
         self.store, self.path = store, path
         self.mark: FileMark | None = None
+        self.lines = 0
+        """Complete lines, once iterated (`mark` is where they end)."""
 
     def __iter__(self) -> Iterator[tuple[int, int, str]]:
         try:
@@ -252,7 +254,7 @@ class KeyScan:
                     at = end + 1
                 offset += at
                 rest = block[at:]  # a line still being written is left for a later read
-            self.mark = FileMark(inode, offset)
+            self.mark, self.lines = FileMark(inode, offset), number
 
 
 @dataclass(frozen=True)

@@ -85,16 +85,18 @@ def read_source(store: Store, source: ReviewSource, gold: GoldBook | None = None
         notice = checkpoint.problem if checkpoint is not None else None
     except DataError as exc:
         checkpoint, notice = None, str(exc)
-    total, mark = count_lines(path)
     waiting = None
-    if gold is not None and gold.holds_any:
-        version, last = gold.version, 0
-        for number, _, key in store.scan_keys(path):
-            if number > total:
-                break
+    if gold is not None and gold.holds_any:  # one pass counts the lines and finds those not in gold
+        version, last, keys = gold.version, 0, store.scan_keys(path)
+        for number, _, key in keys:
             if key not in gold:
                 last = number
-        waiting = Waiting(last, version)
+        if keys.mark is None:  # removed since it was seen
+            yield Missing()
+            return
+        total, mark, waiting = keys.lines, keys.mark, Waiting(last, version)
+    else:
+        total, mark = count_lines(path)
     yield Started(checkpoint, total, notice, waiting)
     batch: list[LabeledItem] = []
     problems: list[LineProblem] = []
