@@ -218,18 +218,8 @@ class JsonlFile:
         (a writer killed mid-line) is reported as a LineProblem and the rest still reads. The file is
         read a block at a time, so memory holds one line however large the file is.
         """
-        handle = self._open_to_read()
-        if handle is None:
-            return
-        parse = self._parse
-        with handle:
-            try:
-                for line_no, raw in enumerate(handle, start=1):
-                    value = parse(line_no, raw)
-                    if value is not None:
-                        yield line_no, value
-            except OSError as exc:  # the disk failing mid-file, say
-                raise DataError(f"cannot read {self.path}: {os_problem(exc)}") from None
+        for line in self.stream():
+            yield line.number, line.value
 
     def _open_to_read(self) -> BinaryIO | None:
         """The file opened for reading a block at a time; None when it does not exist, DataError when the system
