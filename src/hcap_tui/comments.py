@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hcap_tui.errors import DataError
+from hcap_tui.jsonl import LineProblem
 
 HORSE, RACE, POSITION, RUNNERS, BEATEN = (
     "race_comment",
@@ -53,24 +54,12 @@ class Comment:
 
 
 @dataclass(frozen=True)
-class RowProblem:
-    """A data row whose cells cannot be what the user meant: never eligible, and listed by `hcap check`."""
-
-    path: Path
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path.name} line {self.line}: {self.reason}"
-
-
-@dataclass(frozen=True)
 class CommentCounts:
     """How many data rows a file has, how many of them are eligible, and the rows that cannot be read right."""
 
     rows: int
     eligible: int
-    problems: list[RowProblem] = field(default_factory=list)
+    problems: list[LineProblem] = field(default_factory=list)
 
 
 def ordinal(n: int) -> str:
@@ -203,8 +192,8 @@ class CommentsFile:
             if isinstance(entry, Comment):
                 yield entry
 
-    def scan(self) -> Iterator[Comment | RowProblem | None]:
-        """Each data row in file order: a Comment when eligible, a RowProblem when it cannot be read right
+    def scan(self) -> Iterator[Comment | LineProblem | None]:
+        """Each data row in file order: a Comment when eligible, a LineProblem when it cannot be read right
         (not UTF-8, not CSV, the wrong number of cells, impossible numbers), None when merely not eligible."""
         columns = self.header()
         for line_no, cells in self._data_cells():
@@ -217,17 +206,17 @@ class CommentsFile:
         width = len(columns)
         horse, position, runners, beaten = (columns.index(name) for name in (HORSE, POSITION, RUNNERS, BEATEN))
         rows = eligible = 0
-        problems: list[RowProblem] = []
+        problems: list[LineProblem] = []
         for line_no, cells in self._data_cells():
             rows += 1
             if type(cells) is str:
-                problems.append(RowProblem(self.path, line_no, f"{cells}; skipped"))
+                problems.append(LineProblem(self.path, line_no, f"{cells}; skipped"))
             elif len(cells) != width:
-                problems.append(RowProblem(self.path, line_no, _width_problem(len(cells), width)))
+                problems.append(LineProblem(self.path, line_no, _width_problem(len(cells), width)))
             elif (verdict := _verdict(cells[horse], cells[position], cells[runners], cells[beaten])) is True:
                 eligible += 1
             elif verdict:
-                problems.append(RowProblem(self.path, line_no, f"{verdict}; skipped"))
+                problems.append(LineProblem(self.path, line_no, f"{verdict}; skipped"))
         return CommentCounts(rows=rows, eligible=eligible, problems=problems)
 
     def count_aside(self) -> Counting:
@@ -250,16 +239,16 @@ class CommentsFile:
         )
         return Counting(self, counter)
 
-    def _entry(self, columns: list[str], cells: list[str] | str, line_no: int) -> Comment | RowProblem | None:
-        """One data record's cells (or why it has none) as a Comment, a RowProblem or None (see `scan`)."""
+    def _entry(self, columns: list[str], cells: list[str] | str, line_no: int) -> Comment | LineProblem | None:
+        """One data record's cells (or why it has none) as a Comment, a LineProblem or None (see `scan`)."""
         if isinstance(cells, str):
-            return RowProblem(self.path, line_no, f"{cells}; skipped")
+            return LineProblem(self.path, line_no, f"{cells}; skipped")
         if len(cells) != len(columns):
-            return RowProblem(self.path, line_no, _width_problem(len(cells), len(columns)))
+            return LineProblem(self.path, line_no, _width_problem(len(cells), len(columns)))
         row = dict(zip(columns, cells))
         problem = row_problem(row)
         if problem is not None:
-            return RowProblem(self.path, line_no, f"{problem}; skipped")
+            return LineProblem(self.path, line_no, f"{problem}; skipped")
         return _comment(row, line_no)
 
     def _data_cells(self) -> Iterator[tuple[int, list[str] | str]]:

@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hcap_tui.comments import CommentsFile, Counting, RowProblem
+from hcap_tui.comments import CommentsFile, Counting
 from hcap_tui.config import Project
 from hcap_tui.errors import DataError, os_problem
 from hcap_tui.export import blank_problem, blank_texts
@@ -203,7 +203,7 @@ def _check_other_jsonl(project: Project, report: Report) -> None:
 
 
 def _report_file(
-    report: Report, name: str, summary: str, problems: list[LineProblem] | list[RowProblem], unit: str = "line"
+    report: Report, name: str, summary: str, problems: list[LineProblem], unit: str = "line"
 ) -> None:
     if problems:
         report.bad(f"{summary}, {len(problems)} bad {unit}(s)")
