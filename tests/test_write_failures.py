@@ -348,7 +348,8 @@ from hcap_tui.cli import app  # loaded before dropping root: the other user may 
 from hcap_tui import config, store  # noqa: F401  (what `hcap gold compact` imports when it runs)
 from hcap_tui.schema import LabelSchema
 LabelSchema.default()
-CliRunner().invoke(app, ["gold", "compact", "--help"])  # and the modules typer imports on first use
+# and the modules typer imports when it first parses an option: a run against a folder that is not there
+CliRunner().invoke(app, ["gold", "compact", "--data-dir", "/nonexistent"])
 os.setgid(int(sys.argv[2]))
 os.setuid(int(sys.argv[2]))
 result = CliRunner().invoke(app, ["gold", "compact", "--data-dir", sys.argv[1]])

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from hcap_tui.cli.app import DataDirOption, app, guarded
+from hcap_tui.cli.app import DataDirOption, app, command_group, guarded
 
-gold_app = typer.Typer(help="Maintain goldstandard.jsonl.", no_args_is_help=True)
-app.add_typer(gold_app, name="gold")
+gold_app = command_group(app, "gold", "Maintain goldstandard.jsonl.")
 
 
 @gold_app.command()

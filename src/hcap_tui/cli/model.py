@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from hcap_tui.cli.app import DataDirOption, JsonOption, app, guarded, note
+from hcap_tui.cli.app import DataDirOption, JsonOption, app, command_group, guarded, note
 from hcap_tui.cli.predict import HostOption
 
-model_app = typer.Typer(help="Manage the local model served by Ollama.", no_args_is_help=True)
-app.add_typer(model_app, name="model")
+model_app = command_group(app, "model", "Manage the local model served by Ollama.")
 
 
 @model_app.command("import")
