@@ -19,6 +19,7 @@ import random
 import shutil
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from hcap_tui.store import flat_record
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / ".work"
 GENERATOR = ROOT / "scripts" / "generate_sample_data.py"
+LABELLED = datetime(2025, 1, 1, tzinfo=UTC)  # when the teacher labelled the first item
+REVIEWED = datetime(2025, 3, 1, tzinfo=UTC)  # when the first item was reviewed
 sys.path.insert(0, str(GENERATOR.parent))  # the sample generator is a script beside the package, not part of it
 from generate_sample_data import write_comments_csv  # noqa: E402
 
@@ -126,10 +129,15 @@ def flipped(schema: LabelSchema, rng: random.Random, label: dict[str, Any], rate
     return other
 
 
-def teacher_record(schema: LabelSchema, text: str, label: dict[str, Any]) -> dict[str, Any]:
+def stamp(start: datetime, index: int, seconds: int) -> str:
+    """The time of the `index`-th line written every `seconds` from `start`: every line has its own, as real ones do."""
+    return (start + timedelta(seconds=index * seconds)).isoformat(timespec="seconds")
+
+
+def teacher_record(schema: LabelSchema, text: str, label: dict[str, Any], index: int) -> dict[str, Any]:
     """A labeled.jsonl line as `hcap label` writes it."""
     return flat_record(schema, text, label, teacher="gemini", model="gemini-2.5-flash",
-                       created_at="2025-01-01T00:00:00+00:00", prompt_tokens=812, completion_tokens=96)
+                       created_at=stamp(LABELLED, index, 2), prompt_tokens=812, completion_tokens=96)
 
 
 def gold_record(schema: LabelSchema, text: str, proposed: dict[str, Any], final: dict[str, Any], index: int
@@ -143,7 +151,7 @@ def gold_record(schema: LabelSchema, text: str, proposed: dict[str, Any], final:
         proposed=proposed,
         changed=schema.changed_fields(proposed, final),
         reviewer="bench",
-        reviewed_at="2025-01-02T00:00:00+00:00",
+        reviewed_at=stamp(REVIEWED, index, 20),
         **version,
     )
 
@@ -170,7 +178,7 @@ def build_archive(root: Path, *, csv_rows: int = ARCHIVE_COMMENTS, labeled: int 
     teacher = {text: random_label(schema, rng) for text in inputs}
     reviewed = {text: flipped(schema, rng, label, 0.1) for text, label in teacher.items()}
     by_race(schema, rng, teacher, reviewed)
-    write_lines(paths.labeled, [teacher_record(schema, text, teacher[text]) for text in inputs[:labeled]])
+    write_lines(paths.labeled, [teacher_record(schema, text, teacher[text], i) for i, text in enumerate(inputs[:labeled])])
     write_lines(paths.gold, [
         gold_record(schema, text, teacher[text], reviewed[text], i)
         for i, text in enumerate(inputs[len(inputs) - gold :])

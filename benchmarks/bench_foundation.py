@@ -77,7 +77,8 @@ def bench_sampling(path: Path) -> None:
 def teacher_records(schema: LabelSchema, csv_path: Path, count: int, seed: int) -> list[dict]:
     """`count` flat teacher lines with provenance, over the generated comments, with random labels."""
     rng = random.Random(seed)
-    return [teacher_record(schema, text, random_label(schema, rng)) for text in archive_inputs(csv_path, count)]
+    return [teacher_record(schema, text, random_label(schema, rng), i)
+            for i, text in enumerate(archive_inputs(csv_path, count))]
 
 
 def bench_approval(schema: LabelSchema, csv_path: Path) -> None:

@@ -15,7 +15,7 @@ from hcap_tui.review.reader import Chunk, Started, Waiting, read_source
 from hcap_tui.review.session import ReviewSession
 from hcap_tui.review.sources import TEACHER, GoldBook
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import LabeledItem, Store
+from hcap_tui.store import ON_DISK, LabeledItem, Store
 
 
 def item_text(n: int) -> str:
@@ -157,15 +157,18 @@ def test_gold_at_finds_the_entry_again_once_gold_was_rewritten(store: Store, pat
     assert store.gold_at(item_text(0), keys.offsets[item_text(0)], keys.mark) is None
 
 
-def test_a_tab_item_and_its_gold_entry_hold_one_copy_of_their_strings(store: Store, paths: DataPaths) -> None:
+def test_a_tab_item_and_its_gold_entry_hold_one_input_and_no_reasoning(store: Store, paths: DataPaths) -> None:
     write_jsonl(paths.labeled, [{"formatted_input": item_text(n)} | label() for n in range(3)])
-    write_jsonl(paths.gold, [gold_line(0), gold_line(1, in_form=True)])
+    write_jsonl(paths.gold, [gold_line(0), gold_line(1, in_form=True, reasoning="Edited by the reviewer.")])
     book, session = opened_session(store)
     book.complete_with(GoldBook.read_all(store, book.inputs))
     same, edited = session.items[0], session.items[1]
     for item in (same, edited):
         entry = book.get(item.formatted_input)
         assert entry is not None and entry.formatted_input is item.formatted_input
-        assert entry.label["reasoning"] is item.label["reasoning"]  # type: ignore[index]
+        assert entry.held_label["reasoning"] is ON_DISK and item.held_label["reasoning"] is ON_DISK  # type: ignore[index]
+        assert item.label["reasoning"] == label()["reasoning"]  # type: ignore[index]  # read from its line
+    assert book.get(same.formatted_input).label["reasoning"] == label()["reasoning"]  # type: ignore[union-attr]
+    assert book.get(edited.formatted_input).label["reasoning"] == "Edited by the reviewer."  # type: ignore[union-attr]
     assert book.get(edited.formatted_input).label["in_form"] is True  # type: ignore[union-attr]
     assert edited.label["in_form"] is False  # type: ignore[index]

@@ -18,14 +18,14 @@ import testdata
 
 from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError, LabelError
-from hcap_tui.jsonl import JsonlFile
+from hcap_tui.jsonl import JsonlFile, LineProblem
 from hcap_tui.schema import LabelSchema
-from hcap_tui.store import Checkpoint, Store, flat_record
+from hcap_tui.store import ON_DISK, Checkpoint, Store, flat_record
 
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from hcap_tui.jsonl import JsonlFile
+from hcap_tui.jsonl import JsonlFile, LineProblem
 target = JsonlFile(Path(sys.argv[1]))
 pad = "x" * 20000
 i = 0
@@ -37,7 +37,7 @@ while True:
 WRITER_SCRIPT = """
 import sys, time
 from pathlib import Path
-from hcap_tui.jsonl import JsonlFile
+from hcap_tui.jsonl import JsonlFile, LineProblem
 target, go, writer, count = JsonlFile(Path(sys.argv[1])), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 while not go.exists():
     time.sleep(0.001)
@@ -444,3 +444,63 @@ def test_items_hold_no_record_unless_asked_and_share_their_field_names(store: St
     whole = store.gold(keep=True).by_input
     assert whole["A"].record == json.loads(store.paths.gold.read_text(encoding="utf-8").splitlines()[0])
 
+
+
+# Reading back: items a review holds leave their texts and unkept provenance on disk.
+
+
+def read_back(store: Store, path: Path, keep: Any = False) -> list[Any]:
+    return list(store.scan(path, keep=keep, read_back=True))
+
+
+def test_items_read_back_hold_no_text_and_read_it_from_their_line(store: Store, paths: DataPaths) -> None:
+    lines = [{"formatted_input": f"item {n}"} | label(reasoning=f"Reason {n} ✓.") | {"reviewer": "ann"} for n in range(3)]
+    write_lines(paths.gold, ["\ufeff" + json.dumps(lines[0]), "", lines[1], "not json", lines[2]])
+    items = read_back(store, paths.gold)
+    assert [type(i).__name__ for i in items] == ["LabeledItem", "LabeledItem", "LineProblem", "LabeledItem"]
+    items = [i for i in items if not isinstance(i, LineProblem)]
+    for n, item in enumerate(items):
+        assert item.held_label["reasoning"] is ON_DISK  # type: ignore[index]
+        assert item.label == label(reasoning=f"Reason {n} ✓.")
+        assert item.record == lines[n]  # none kept: the whole line, read back
+    assert items[0].held_label == items[1].held_label and items[0]._values is items[1]._values  # one tuple for all
+    kept = [i for i in read_back(store, paths.gold, keep=("reviewer",)) if not isinstance(i, LineProblem)]
+    assert kept[2].record == {"reviewer": "ann"} and kept[2].label == label(reasoning="Reason 2 ✓.")
+
+
+def test_a_file_replaced_after_reading_still_reads_as_it_was(store: Store, paths: DataPaths) -> None:
+    write_lines(paths.gold, [{"formatted_input": "a"} | label(reasoning="First words.")])
+    (item,) = read_back(store, paths.gold)
+    replacement = paths.root / "new.jsonl"
+    write_lines(replacement, [{"formatted_input": "b"} | label(reasoning="Other words, other offsets.")] * 3)
+    os.replace(replacement, paths.gold)  # an undo or `hcap gold compact` elsewhere
+    assert item.label == label(reasoning="First words.")
+
+
+def test_a_line_changed_in_place_is_found_again_by_its_input(store: Store, paths: DataPaths) -> None:
+    write_lines(paths.labeled, [{"formatted_input": n} | label(reasoning=f"About {n}.") for n in ("a", "b")])
+    first, second = read_back(store, paths.labeled)
+    with paths.labeled.open("r+", encoding="utf-8") as handle:  # rewritten in place, lines swapped and longer
+        handle.write("".join(json.dumps({"formatted_input": n} | label(reasoning=f"Now about {n}.")) + "\n"
+                             for n in ("bb", "b", "a")))
+    assert first.label == label(reasoning="Now about a.")
+    assert second.label == label(reasoning="Now about b.")
+
+
+def test_an_item_whose_line_is_gone_reads_blank_texts_and_keeps_its_signals(store: Store, paths: DataPaths) -> None:
+    write_lines(paths.gold, [{"formatted_input": "a"} | label(reasoning="Gone soon.", in_form=True)])
+    (item,) = read_back(store, paths.gold)
+    with paths.gold.open("r+", encoding="utf-8") as handle:
+        handle.truncate(0)
+    assert item.label == label(reasoning="", in_form=True) and item.record == {}
+
+
+def test_a_read_back_file_is_closed_once_no_item_holds_it(store: Store, paths: DataPaths) -> None:
+    write_lines(paths.gold, [{"formatted_input": "a"} | label()])
+    before = len(os.listdir("/proc/self/fd"))
+    items = read_back(store, paths.gold)
+    assert len(os.listdir("/proc/self/fd")) == before + 1
+    assert items[0].label == label()
+    del items
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert read_back(store, paths.root / "missing.jsonl") == []

@@ -81,7 +81,7 @@ class Line:
 
 
 _BOM = b"\xef\xbb\xbf"
-_READ_BLOCK = 1 << 20  # bytes read from disk at a time by `JsonlFile.read`
+READ_BLOCK = 1 << 20  # bytes read from disk at a time by `JsonlFile.stream`
 
 # One reusable encoder: `json.dumps(..., ensure_ascii=False)` would build a new one for every line.
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
@@ -147,11 +147,11 @@ class JsonlFile:
         """Whether the file is there at all."""
         return self.path.is_file()
 
-    def stream(self) -> Iterator[Line]:
+    def stream(self, handle: BinaryIO | None = None) -> Iterator[Line]:
         """Each non-blank line in file order with its offset and bytes, read a block at a time (memory holds one
         line); lines that cannot be used are a LineProblem in `value`, exactly as `read` reports them; a missing
-        file is empty."""
-        handle = self._open_to_read()
+        file is empty. `handle`: the file already opened, at its start (the stream closes it)."""
+        handle = self._open_to_read() if handle is None else handle
         if handle is None:
             return
         with handle:
@@ -225,7 +225,7 @@ class JsonlFile:
         """The file opened for reading a block at a time; None when it does not exist, DataError when the system
         refuses it."""
         try:
-            return self.path.open("rb", buffering=_READ_BLOCK)
+            return self.path.open("rb", buffering=READ_BLOCK)
         except FileNotFoundError:
             return None
         except OSError as exc:

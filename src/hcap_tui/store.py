@@ -17,18 +17,20 @@ import json
 import os
 import pwd
 import threading
+import weakref
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.decoder import scanstring
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hcap_tui.config import DataPaths
 from hcap_tui.errors import DataError, LabelError, os_problem
 from hcap_tui.gcpause import gc_paused
-from hcap_tui.jsonl import Appended, JsonlFile, LineProblem, encode, json_bytes, write_atomic
+from hcap_tui.jsonl import READ_BLOCK, Appended, JsonlFile, LineProblem, encode, json_bytes, write_atomic
 from hcap_tui.schema import LabelSchema
 
 FAILED = "failed"
@@ -46,16 +48,30 @@ items whose named fields are equal share one dict, so a record must never be cha
 _FIELD_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
+class _OnDisk:
+    """The value an item read with `read_back` holds for a text field: the text is read from its line when asked."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ON_DISK"
+
+
+ON_DISK = _OnDisk()
+
+
 class LabeledItem:
     """One usable line of a label file: its input, its label (None if the model failed), its line number and,
     when the reader asked for it, its record (the whole line, or the fields asked for; else None).
 
     Compact, since a reader may hold 100,000 of them: slots, the label as a tuple of values beside a tuple of
     field names that every item with the same fields shares (`label` builds the dict when asked), and no
-    record unless one was asked for.
+    record unless one was asked for. An item read with `Store.scan(..., read_back=True)` goes further: its text
+    fields and the record it did not keep stay on disk (`ReadBack`), read from its line each time they are asked
+    for, so a review of 100,000 items holds none of their reasonings.
     """
 
-    __slots__ = ("_names", "_values", "formatted_input", "line", "record")
+    __slots__ = ("_back", "_names", "_record", "_values", "formatted_input", "line")
 
     def __init__(
         self,
@@ -66,7 +82,8 @@ class LabeledItem:
     ) -> None:
         self.formatted_input = formatted_input
         self.line = line
-        self.record = record
+        self._record = record
+        self._back: ReadBack | None = None
         if label is None:
             self._names = self._values = None
         else:
@@ -87,7 +104,8 @@ class LabeledItem:
         item = cls.__new__(cls)
         item.formatted_input = formatted_input
         item.line = line
-        item.record = record
+        item._record = record
+        item._back = None
         item._names = None if values is None else names
         item._values = values
         return item
@@ -95,16 +113,40 @@ class LabeledItem:
     @property
     def label(self) -> dict[str, Any] | None:
         """The label as a new dict in field order, or None for a failed prediction."""
-        return None if self._values is None else dict(zip(self._names, self._values))  # type: ignore[arg-type]
+        values = self.values
+        return None if values is None else dict(zip(self._names, values))  # type: ignore[arg-type]
 
     @property
     def values(self) -> tuple[Any, ...] | None:
         """The label's values in field order (schema order, for every item the store reads), or None."""
-        return self._values
+        held = self._values
+        if held is None or self._back is None:
+            return held
+        found = self._back.item(self)
+        texts = found._values if found is not None and found._values is not None else ()
+        if len(texts) != len(held):  # its line is gone
+            texts = ("",) * len(held)
+        return tuple([text if value is ON_DISK else value for value, text in zip(held, texts, strict=True)])
+
+    @property
+    def held_label(self) -> dict[str, Any] | None:
+        """The label as memory holds it, text fields left on disk reading `ON_DISK`: for comparing and counting
+        signals over many items without reading a line for each."""
+        held = self._values
+        return None if held is None else dict(zip(self._names, held))  # type: ignore[arg-type]
+
+    @property
+    def record(self) -> dict[str, Any] | None:
+        """The fields of its line the reader kept (all of them, some, or None); for an item read with
+        `read_back` that kept none, its whole line, read back."""
+        if self._record is not None or self._back is None:
+            return self._record
+        found = self._back.item(self)
+        return found._record if found is not None else {}
 
     def share(self, other: LabeledItem) -> None:
         """Hold the same strings as `other`, an item of the same input in another file (a tab's item and its
-        gold entry), wherever they are equal: 100,000 inputs and reasonings are then held once, not twice."""
+        gold entry), wherever they are equal: 100,000 inputs are then held once, not twice."""
         if other.formatted_input == self.formatted_input:
             self.formatted_input = other.formatted_input
         mine, theirs = self._values, other._values
@@ -112,7 +154,7 @@ class LabeledItem:
             return
         if mine == theirs:
             self._values = theirs
-        else:
+        elif any(a is not b and type(a) is str and a == b for a, b in zip(mine, theirs, strict=True)):
             self._values = tuple([b if type(a) is str and a == b else a for a, b in zip(mine, theirs, strict=True)])
 
     @property
@@ -257,6 +299,87 @@ class KeyScan:
             self.mark, self.lines = FileMark(inode, offset), number
 
 
+class ReadBack:
+    """A label file held open as it was read, and where each of its lines starts: the items read from it leave
+    their text fields and unkept record on disk and read them from their line when asked (`LabeledItem.values`,
+    `LabeledItem.record`), so memory holds no reasoning however many items are read.
+
+    Held open, the file reads as it was read even after another process replaces it (an undo, `hcap gold
+    compact`); a line changed in place, whose input is no longer the item's, is looked up by input in the file
+    as it is now (`Store.last_item`), and an item whose line is gone reads blank texts and an empty record. The
+    descriptor is closed once no item refers to it.
+    """
+
+    def __init__(self, store: Store, path: Path, fd: int) -> None:
+        self.store, self.path = store, path
+        self._fd = fd
+        self._starts = array("q")  # by line number - 1: where the line starts (-1: a blank line)
+        self._held: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # each distinct tuple of held values, held once
+        self._texts = tuple(i for i, f in enumerate(store.schema.fields) if f.kind == "text")
+        # the last item read back, by line and input (not the item: a cycle would keep the file open), since one
+        # redraw asks for the item shown several times
+        self._last: tuple[int, str, LabeledItem | None] | None = None
+        weakref.finalize(self, os.close, fd)
+
+    @classmethod
+    def open(cls, store: Store, path: Path) -> ReadBack | None:
+        """The file held open, None when it does not exist; DataError when the system refuses it."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DataError(f"cannot read {path}: {os_problem(exc)}") from None
+        return cls(store, path, fd)
+
+    def reader(self) -> BinaryIO:
+        """A handle for reading the held file once from its start (`JsonlFile.stream` closes it)."""
+        return open(os.dup(self._fd), "rb", buffering=READ_BLOCK)  # the stream closes it
+
+    def keep(self, item: LabeledItem, offset: int) -> None:
+        """Let an item just read from the line at `offset` leave its text fields on disk."""
+        starts = self._starts
+        while len(starts) < item.line - 1:
+            starts.append(-1)
+        starts.append(offset)
+        item._back = self
+        values = item._values
+        if values is not None and item._names == self.store.schema.names:
+            held = list(values)
+            for index in self._texts:
+                held[index] = ON_DISK
+            key = tuple(held)
+            item._values = self._held.setdefault(key, key)
+
+    def item(self, item: LabeledItem) -> LabeledItem | None:
+        """The item as its line says now, every field and the whole record read: from where it was read, or, when
+        that line no longer holds its input, from the input's last usable line in the file as it is now."""
+        last = self._last
+        if last is not None and last[0] == item.line and last[1] is item.formatted_input:
+            return last[2]
+        found = None
+        try:
+            found = self.store._parse_line(self._line(self._starts[item.line - 1]))
+        except OSError:
+            pass
+        if found is None or found.formatted_input != item.formatted_input:
+            found = self.store.last_item(self.path, item.formatted_input)
+        self._last = (item.line, item.formatted_input, found)
+        return found
+
+    def _line(self, start: int) -> bytes:
+        """The bytes of the line starting at `start`, without its newline."""
+        parts = []
+        while block := os.pread(self._fd, 1 << 14, start):
+            end = block.find(b"\n")
+            if end >= 0:
+                parts.append(block[:end])
+                break
+            parts.append(block)
+            start += len(block)
+        return b"".join(parts)
+
+
 @dataclass(frozen=True)
 class CompactReport:
     """What `compact_gold` did."""
@@ -312,18 +435,30 @@ class Store:
                     items(entry)  # type: ignore[arg-type]
         return loaded
 
-    def scan(self, path: Path, *, keep: Keep = False) -> Iterator[LabeledItem | LineProblem]:
+    def scan(
+        self, path: Path, *, keep: Keep = False, read_back: bool = False
+    ) -> Iterator[LabeledItem | LineProblem]:
         """Each line of a label file as an item or a problem, in file order, read as it goes (for readers that
-        show progress or hold only part of what they read); `keep` as for `read`."""
+        show progress or hold only part of what they read); `keep` as for `read`. With `read_back`, items leave
+        their text fields, and the record unless `keep` asks for some of it, on disk (`ReadBack`): for readers
+        that hold every item a long time and show one at a time."""
         item = self._reader(keep)
-        for line_no, value in JsonlFile(path).read():
+        back = ReadBack.open(self, path) if read_back else None
+        if read_back and back is None:
+            return
+        for line in JsonlFile(path).stream(back.reader() if back is not None else None):
+            value = line.value
             if type(value) is LineProblem:
                 yield value
                 continue
             try:
-                yield item(value, line_no)  # type: ignore[arg-type]
+                entry = item(value, line.number)  # type: ignore[arg-type]
             except LabelError as exc:
-                yield LineProblem(path, line_no, f"{exc}; skipped")
+                yield LineProblem(path, line.number, f"{exc}; skipped")
+                continue
+            if back is not None:
+                back.keep(entry, line.offset)
+            yield entry
 
     def _reader(self, keep: Keep) -> Callable[[dict[str, Any], int], LabeledItem]:
         """The function that turns one record into an item, keeping what `keep` asks of the record."""
@@ -415,17 +550,21 @@ class Store:
         return JsonlFile(receipt.path).remove(receipt)
 
     def gold_item(self, formatted_input: str) -> LabeledItem | None:
-        """What gold holds for one input now: its last usable line, found without parsing the whole file.
+        """What gold holds for one input now: its last usable line, found without parsing the whole file."""
+        return self.last_item(self.paths.gold, formatted_input)
+
+    def last_item(self, path: Path, formatted_input: str) -> LabeledItem | None:
+        """The last usable line of a label file for one input, None when it has none.
 
         Searches backwards for the input as a JSON string (as hcap and as ASCII-escaping writers encode
         it), and parses only the lines where it turns up, until one is a valid item for that input.
         """
         try:
-            data = self.paths.gold.read_bytes()
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise DataError(f"cannot read {self.paths.gold}: {exc.strerror or exc}") from None
+            raise DataError(f"cannot read {path}: {os_problem(exc)}") from None
         needles = {json_bytes(json.dumps(formatted_input, ensure_ascii=flag)) for flag in (False, True)}
         found = {needle: data.rfind(needle) for needle in needles}
         while (at := max(found.values())) >= 0:

@@ -77,9 +77,10 @@ class ReviewNavigation:
         gold = self.gold.get(item.formatted_input)
         if gold is None:
             return False
-        if item.label is None or gold.label is None:
+        mine, theirs = item.held_label, gold.held_label
+        if mine is None or theirs is None:
             return True
-        return any(item.label[f.name] != gold.label[f.name] for f in self.schema.signals)
+        return any(mine[f.name] != theirs[f.name] for f in self.schema.signals)
 
     def _find(self, start: int, step: int, filter_: Filter | None = None) -> int | None:
         """The index of the first item that passes the filter, visiting from place `start` (inclusive) of the

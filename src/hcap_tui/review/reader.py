@@ -101,7 +101,7 @@ def read_source(store: Store, source: ReviewSource, gold: GoldBook | None = None
     batch: list[LabeledItem] = []
     problems: list[LineProblem] = []
     size = FIRST_CHUNK
-    for entry in store.scan(path, keep=ITEM_FIELDS):
+    for entry in store.scan(path, keep=ITEM_FIELDS, read_back=True):
         if entry.line > total:  # appended since the count: `read_appended` takes it, once it is a whole line
             if isinstance(entry, LineProblem):
                 problems.append(entry)  # a torn last line is reported all the same

@@ -72,9 +72,6 @@ ITEM_FIELDS = ("teacher", "model", "model_digest", "confidence", "error", "raw",
 """What a tab keeps of each line of its source besides the label: who proposed it (for the title and the gold line's
 provenance), the model's confidence (for the order), why a prediction failed, and the teacher's values beside it."""
 
-GOLD_FIELDS = ("reviewer", "reviewed_at")
-"""What the book keeps of each gold line besides its label: who approved it and when, as the screen shows it."""
-
 LOOKED_UP = 64  # gold lines read one at a time while gold is opening, kept for the redraws that follow
 
 
@@ -87,7 +84,8 @@ class GoldBook:
     A book can open in two steps, so a tab shows its first item before all of gold is parsed: `opening` reads only
     which inputs gold holds and where their lines are (membership, and so "not in gold", is exact from then on;
     one input's gold item is read from its line when asked), and `complete` takes in the full read, after which
-    every label is in memory and the race-level values are known. Until then `complete` is False.
+    every label's signals are in memory and the race-level values are known. Until then `complete` is False. Texts
+    and provenance (the reasoning, who approved an item and when) stay on disk, read back for the item shown.
     """
 
     def __init__(self, index: GoldIndex, mark: FileMark | None = None, race_fields: tuple[str, ...] = ()) -> None:
@@ -95,7 +93,7 @@ class GoldBook:
         self._race_fields = race_fields
         self.races = RaceValues(race_fields)
         """The race-level values gold gives each race's runners."""
-        self.races.load((key, item.label) for key, item in self._by_input.items())
+        self.races.load((key, item.held_label) for key, item in self._by_input.items())
         self.problems = index.loaded.problems
         """Lines of the full read that were skipped (for the notification at start)."""
         self.mark = mark
@@ -111,7 +109,7 @@ class GoldBook:
         """Read gold in full in one step (scripts and tests; the app opens it in two: `opening`, then `read_all`); the
         mark is taken first, so a line appended meanwhile is at worst read twice."""
         mark = store.gold_mark()
-        return cls(store.gold(keep=GOLD_FIELDS), mark, tuple(f.name for f in store.schema.race_fields))
+        return cls(cls.read_all(store), mark, tuple(f.name for f in store.schema.race_fields))
 
     @classmethod
     def opening(cls, store: Store) -> GoldBook:
@@ -128,13 +126,14 @@ class GoldBook:
 
     @staticmethod
     def read_all(store: Store, held: Mapping[str, str | LabeledItem] | None = None) -> GoldIndex:
-        """All of gold, last line per input winning, for `complete_with` (in a worker: it is the slow part). Each
-        line shares the strings of what `held` holds for its input (the book's `inputs`), as soon as it is read, so
-        a tab's items and their gold entries hold their inputs and reasonings once."""
+        """All of gold, last line per input winning, for `complete_with` (in a worker: it is the slow part), texts
+        and provenance left on disk (`Store.scan`'s `read_back`). Each line shares the strings of what `held` holds
+        for its input (the book's `inputs`), as soon as it is read, so a tab's items and their gold entries hold
+        their inputs once."""
         loaded, by_input = Loaded(store.paths.gold), {}
         held = held or {}
         with gc_paused():  # every item stays alive: the cycle collector would only rescan them
-            for entry in store.scan(store.paths.gold, keep=GOLD_FIELDS):
+            for entry in store.scan(store.paths.gold, read_back=True):
                 if type(entry) is LineProblem:
                     loaded.problems.append(entry)
                     continue
@@ -152,8 +151,8 @@ class GoldBook:
         return self._keys.inputs if self._keys is not None else {}
 
     def adopt(self, item: LabeledItem) -> None:
-        """A tab's item arrived: let it and its gold entry hold the same strings (its input, and its reasoning and
-        other values where they are equal), so that 100,000 of each are held once, not twice."""
+        """A tab's item arrived: let it and its gold entry hold the same strings (its input, and its values where
+        they are equal), so that 100,000 inputs are held once, not twice."""
         keys = self._keys
         if keys is None:
             entry = self._by_input.get(item.formatted_input)
@@ -179,7 +178,7 @@ class GoldBook:
             self._by_input.pop(key, None)
         self._by_input.update(changed)
         self.races = RaceValues(self._race_fields)
-        self.races.load((key, item.label) for key, item in self._by_input.items())
+        self.races.load((key, item.held_label) for key, item in self._by_input.items())
         self.problems = index.loaded.problems
         self.version += 1
 
@@ -257,6 +256,6 @@ class GoldBook:
             self._gone.add(formatted_input)  # what the opening read saw of it no longer counts
         if item is not None:
             self._by_input[formatted_input] = item
-        self.races.put(formatted_input, item.label if item is not None else None)
+        self.races.put(formatted_input, item.held_label if item is not None else None)
         self.version += 1
         return previous

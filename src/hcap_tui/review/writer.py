@@ -20,7 +20,7 @@ from typing import Any
 from hcap_tui.errors import HcapError
 from hcap_tui.jsonl import Appended
 from hcap_tui.review.errors import ReviewError, WriteFailed
-from hcap_tui.review.sources import GOLD_FIELDS
+from hcap_tui.review.sources import GoldBook
 from hcap_tui.store import FileMark, GoldIndex, LabeledItem, Store, Tail
 
 
@@ -85,7 +85,7 @@ class GoldWriter:
         with self._failures_as(WriteFailed, "not saved (your edit is kept)"), store.gold_locked():
             tail = store.gold_since(plan.mark)
             if tail is None:  # rewritten under us (compacted, an undo elsewhere): only a full read will do
-                full, full_mark = store.gold(keep=GOLD_FIELDS), store.gold_mark()
+                full, full_mark = GoldBook.read_all(store), store.gold_mark()
                 found = full.by_input.get(key)
                 changed = shown_gold(found) != plan.shown
             else:
@@ -126,8 +126,8 @@ ShownGold = tuple[dict[str, Any] | None, Any, Any]
 
 
 def shown_gold(item: LabeledItem | None) -> ShownGold | None:
-    """What the screen shows of a gold entry: its label, who approved it and when (the rest of its line is not
-    kept in memory, so two entries are told apart by these)."""
+    """What the screen shows of a gold entry: its label, who approved it and when (two entries are told apart by
+    these)."""
     if item is None:
         return None
     record = item.record or {}
