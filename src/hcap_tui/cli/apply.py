@@ -159,6 +159,10 @@ def _drive(run: ApplyRun, concurrency: int) -> None:
     from hcap_tui.errors import HcapError
 
     summary = run.summary
+
+    def saved() -> str:
+        return f"{summary.finished:,} result{'' if summary.finished == 1 else 's'} saved in {summary.output}"
+
     try:
         if summary.to_label:
             with items_progress() as progress:
@@ -171,9 +175,9 @@ def _drive(run: ApplyRun, concurrency: int) -> None:
                 run.run(concurrency, advance)
     except HcapError as exc:
         summary.stopped = str(exc)
-        note(f"stopped: {summary.finished:,} results saved in {summary.output}; run again to go on")
+        note(f"stopped: {saved()}; run again to go on")
     except KeyboardInterrupt:
-        note(f"{summary.finished:,} results saved in {summary.output}; run again to go on")
+        note(f"{saved()}; run again to go on")
         raise
     try:
         run.compact()
