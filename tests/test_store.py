@@ -488,11 +488,14 @@ def test_a_line_changed_in_place_is_found_again_by_its_input(store: Store, paths
 
 
 def test_an_item_whose_line_is_gone_reads_blank_texts_and_keeps_its_signals(store: Store, paths: DataPaths) -> None:
-    write_lines(paths.gold, [{"formatted_input": "a"} | label(reasoning="Gone soon.", in_form=True)])
-    (item,) = read_back(store, paths.gold)
+    write_lines(paths.gold, [{"formatted_input": n} | label(reasoning="Gone soon.", in_form=True) for n in "ab"])
+    first, second = read_back(store, paths.gold)
     with paths.gold.open("r+", encoding="utf-8") as handle:
         handle.truncate(0)
-    assert item.label == label(reasoning="", in_form=True) and item.record == {}
+    assert first.label == label(reasoning="", in_form=True) and first.record == {}
+    paths.gold.unlink()
+    paths.gold.mkdir()  # and where it was cannot be read at all
+    assert second.label == label(reasoning="", in_form=True) and second.record == {}
 
 
 def test_a_read_back_file_is_closed_once_no_item_holds_it(store: Store, paths: DataPaths) -> None:

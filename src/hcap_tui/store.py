@@ -306,8 +306,8 @@ class ReadBack:
 
     Held open, the file reads as it was read even after another process replaces it (an undo, `hcap gold
     compact`); a line changed in place, whose input is no longer the item's, is looked up by input in the file
-    as it is now (`Store.last_item`), and an item whose line is gone reads blank texts and an empty record. The
-    descriptor is closed once no item refers to it.
+    as it is now (`Store.last_item`), and an item whose line is gone (or that file unreadable) reads blank texts,
+    which the review will not approve, and an empty record. The descriptor is closed once no item refers to it.
     """
 
     def __init__(self, store: Store, path: Path, fd: int) -> None:
@@ -363,7 +363,10 @@ class ReadBack:
         except OSError:
             pass
         if found is None or found.formatted_input != item.formatted_input:
-            found = self.store.last_item(self.path, item.formatted_input)
+            try:
+                found = self.store.last_item(self.path, item.formatted_input)
+            except DataError:  # the file as it is now cannot be read: as good as gone
+                found = None
         self._last = (item.line, item.formatted_input, found)
         return found
 
