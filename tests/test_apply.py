@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import platform
 import subprocess
 import sys
 import threading
@@ -406,6 +407,31 @@ def test_ctrl_c_keeps_every_finished_line_and_a_rerun_completes(project: Path) -
         assert len(double.requests) == 5 - len(kept)
     assert rerun.exit_code == 0, rerun.output
     assert sorted(r["formatted_input"] for r in read_jsonl(output)) == sorted(INPUTS)
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or platform.machine() != "x86_64", reason="signals one thread with x86-64 Linux's tgkill"
+)
+def test_ctrl_c_handed_to_a_thread_other_than_the_main_one_still_stops_the_run(project: Path) -> None:
+    """The system may deliver Ctrl-C to any thread of the process (the result writer's, say): the run stops at
+    once all the same, not when the model's answer finally comes."""
+    import ctypes
+    import os
+    import signal
+
+    output = project / "signals.jsonl"
+    first_input = INPUTS[0]
+    with OpenAIDouble(reply=lambda body: Completion(delay=0 if user_text(body) == first_input else 60)) as slow:
+        process = hcap_process(project, slow.base_url)
+        wait_for(lambda: len(slow.requests) >= 2 and output.exists() and output.read_bytes().count(b"\n") >= 1)
+        threads = [int(tid) for tid in os.listdir(f"/proc/{process.pid}/task") if int(tid) != process.pid]
+        assert threads, "the run has a thread besides the main one once it has written a result"
+        tgkill = 234  # its syscall number on x86-64 Linux
+        assert ctypes.CDLL(None, use_errno=True).syscall(tgkill, process.pid, threads[0], signal.SIGINT) == 0
+        _, err = process.communicate(timeout=20)  # the held answer would take 60 s
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "error: interrupted: everything finished before Ctrl-C is saved"
+    assert [r["formatted_input"] for r in read_jsonl(output)] == [first_input]
 
 
 def test_format_csv_with_nothing_labelled_writes_a_header_only_table(data_dir: Path, openai: OpenAIDouble) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self, TypeVar
 
 from hcap_tui.errors import HcapError
+from hcap_tui.models.blocking_loop import BlockingLoop
 from hcap_tui.models.confidence import TokenLogprob
 from hcap_tui.schema import LabelSchema
 
@@ -150,7 +151,7 @@ class Labeller:
         self.max_tokens = max_tokens
         self.digest: str | None = None  # set by check()
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
-        self._runner: asyncio.Runner | None = None
+        self._loop: BlockingLoop | None = None
 
     @property
     def model(self) -> str:
@@ -202,10 +203,11 @@ class Labeller:
             await self._close_client(client)
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine to completion on the labeller's own event loop (for blocking callers)."""
-        if self._runner is None:
-            self._runner = asyncio.Runner()
-        return self._runner.run(coroutine)
+        """Run a coroutine to completion on the labeller's own event loop (for blocking callers); Ctrl-C cancels it
+        and raises KeyboardInterrupt."""
+        if self._loop is None:
+            self._loop = BlockingLoop()
+        return self._loop.run(coroutine)
 
     def check(self) -> str | None:
         """`acheck` for blocking callers."""
@@ -213,12 +215,12 @@ class Labeller:
 
     def close(self) -> None:
         """Release the blocking facade's connections and its event loop."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
+        loop, self._loop = self._loop, None
+        if loop is not None:
             try:
-                runner.run(self.aclose())
+                loop.run(self.aclose())
             finally:
-                runner.close()
+                loop.close()
 
     def __enter__(self) -> Self:
         return self
