@@ -234,10 +234,15 @@ def test_bad_inputs_are_one_error_line(project: Path, openai: OpenAIDouble, args
     assert openai.requests == [] and not (project / "signals.jsonl").exists()
 
 
+# As a terminal starts a command: Ctrl-C not ignored, however the suite itself was started (a shell script's
+# background job, say, inherits SIGINT ignored, and so would every process it starts).
+IN_A_TERMINAL = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+
+
 def hcap_process(project: Path, host: str, *args: str) -> subprocess.Popen[str]:
     """`hcap apply` in its own process, as a user's second terminal runs it."""
-    command = [sys.executable, "-c", "from hcap_tui.cli import main; main()", "apply", "--data-dir", str(project),
-               "--model", MODEL, "--host", host, *args]
+    command = [sys.executable, "-c", IN_A_TERMINAL + "from hcap_tui.cli import main; main()", "apply", "--data-dir",
+               str(project), "--model", MODEL, "--host", host, *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

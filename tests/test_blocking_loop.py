@@ -6,15 +6,25 @@ import asyncio
 import signal
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from hcap_tui.models.blocking_loop import BlockingLoop
 
 
-def test_ctrl_c_reaching_another_thread_cancels_the_running_call_at_once() -> None:
+@pytest.fixture
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C raising KeyboardInterrupt, as in a terminal, even when the suite was started with SIGINT ignored."""
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("Python runs signal handlers in the main thread only")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_interrupts")
+def test_ctrl_c_reaching_another_thread_cancels_the_running_call_at_once() -> None:
     loop = BlockingLoop()
     cancelled: list[bool] = []
 
