@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -246,6 +247,12 @@ def hcap_process(project: Path, host: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def first_answered_rest_held(first: str) -> Callable[[dict], Completion]:
+    """Replies answering the comment `first` at once and every other one only when the double stops: a run is
+    always mid-request once `first`'s line is written."""
+    return lambda body: Completion(delay=0 if user_text(body) == first else 60)
+
+
 def wait_for(condition, timeout: float = 30.0) -> None:
     """Poll until `condition()` holds."""
     deadline = time.monotonic() + timeout
@@ -396,9 +403,8 @@ def test_ctrl_c_keeps_every_finished_line_and_a_rerun_completes(project: Path) -
     import signal
 
     output = project / "signals.jsonl"
-    # the first comment is answered at once and the rest only when the double stops: Ctrl-C always comes mid-run
     first_input = INPUTS[0]
-    with OpenAIDouble(reply=lambda body: Completion(delay=0 if user_text(body) == first_input else 60)) as slow:
+    with OpenAIDouble(reply=first_answered_rest_held(first_input)) as slow:
         process = hcap_process(project, slow.base_url)
         wait_for(lambda: output.exists() and output.read_bytes().count(b"\n") >= 1)
         process.send_signal(signal.SIGINT)
@@ -426,7 +432,7 @@ def test_ctrl_c_handed_to_a_thread_other_than_the_main_one_still_stops_the_run(p
 
     output = project / "signals.jsonl"
     first_input = INPUTS[0]
-    with OpenAIDouble(reply=lambda body: Completion(delay=0 if user_text(body) == first_input else 60)) as slow:
+    with OpenAIDouble(reply=first_answered_rest_held(first_input)) as slow:
         process = hcap_process(project, slow.base_url)
         wait_for(lambda: len(slow.requests) >= 2 and output.exists() and output.read_bytes().count(b"\n") >= 1)
         threads = [int(tid) for tid in os.listdir(f"/proc/{process.pid}/task") if int(tid) != process.pid]

@@ -68,6 +68,13 @@ async def until(pilot: Pilot, done: Callable[[], bool]) -> None:
     raise AssertionError("the screen never got there")
 
 
+async def start_ranking(pilot: Pilot) -> None:
+    """Open the app's first item, press `o`, and wait until the status line says it is ranking."""
+    await settle(pilot)
+    await pilot.press("o")
+    await until(pilot, lambda: "ranking…" in status(pilot))
+
+
 def suspect_text(pilot: Pilot) -> str | None:
     """The item's suspect line, or None while it is hidden."""
     line = pane(pilot).query_one("#suspect", Static)
@@ -79,9 +86,7 @@ async def test_o_ranks_in_a_worker_while_keys_work_then_visits_most_suspect_firs
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await until(pilot, lambda: "ranking…" in status(pilot))
+        await start_ranking(pilot)
         assert "ranking the labels (o: call off)" in status(pilot)
         await pilot.press("n")  # keys keep working while it ranks: still file order
         await until(pilot, lambda: shown(pilot, "#result-line").startswith("Won"))
@@ -117,9 +122,7 @@ async def test_a_second_o_calls_the_ranking_off_and_stops_it(
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await until(pilot, lambda: "ranking…" in status(pilot))
+        await start_ranking(pilot)
         await pilot.press("o")
         await until(pilot, student.stopped.is_set)  # the worker was told to stop, and did
         await settle(pilot)
